@@ -1,0 +1,3 @@
+"""FinOps: self-hosted cloud cost management."""
+
+__version__ = "0.1.0"

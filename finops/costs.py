@@ -1,0 +1,127 @@
+"""Cost math: pure functions over DataFrames with named metric columns (no I/O, no Streamlit).
+
+Windows are `[start, end)`. `metric` is a column name: "unblended_cost" or "amortized_cost".
+"""
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+OTHER = "Other"
+METRIC_COLUMNS = ("unblended_cost", "amortized_cost")
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month `months` after `day`'s month (negative goes back)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def pct_change(current: float, previous: float) -> float | None:
+    """Percentage change from previous to current; None when there is nothing to compare against."""
+    if previous is None or previous == 0 or pd.isna(previous):
+        return None
+    return (current - previous) / abs(previous) * 100.0
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The window to compare `[start, end)` against.
+
+    Whole months -> the same number of whole months before; a month-to-date window -> the same days of the
+    previous month (clipped to its end); anything else -> the equally long window just before.
+    """
+    if start.day == 1 and end.day == 1 and end > start:
+        months = (end.year - start.year) * 12 + end.month - start.month
+        return add_months(start, -months), start
+    if start.day == 1 and start.month == (end - timedelta(days=1)).month and end > start:
+        prev = add_months(start, -1)
+        return prev, min(prev + (end - start), start)
+    return start - (end - start), start
+
+
+def month_to_date(as_of: date) -> tuple[tuple[date, date], tuple[date, date]]:
+    """This month's window through `as_of` (included) and the same days of the previous month."""
+    start = month_start(as_of)
+    end = as_of + timedelta(days=1)
+    return (start, end), previous_period(start, end)
+
+
+def presets(today: date) -> dict[str, tuple[date, date]]:
+    """Named date windows ending today (exclusive end, so the last full day is yesterday)."""
+    quarter = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    this_month = month_start(today)
+    return {
+        "Last 7 days": (today - timedelta(days=7), today),
+        "Last 30 days": (today - timedelta(days=30), today),
+        "Last 90 days": (today - timedelta(days=90), today),
+        "Month to date": (this_month, today + timedelta(days=1)),
+        "Last month": (add_months(today, -1), this_month),
+        "Quarter to date": (quarter, today + timedelta(days=1)),
+        "Year to date": (date(today.year, 1, 1), today + timedelta(days=1)),
+        "Last 12 months": (add_months(today, -12), this_month),
+    }
+
+
+def monthly_totals(monthly: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Total per month with month-over-month change.
+
+    Expects month, <metric>; returns month, <metric>, mom_pct (NaN for the first month).
+    """
+    totals = monthly.groupby("month", as_index=False)[metric].sum().sort_values("month", ignore_index=True)
+    previous = totals[metric].shift(1)
+    totals["mom_pct"] = (totals[metric] - previous) / previous.abs().where(previous != 0) * 100.0
+    return totals
+
+
+def top_n_with_other(frame: pd.DataFrame, key: str, metric: str, n: int) -> pd.DataFrame:
+    """`frame` with `key` values outside the top `n` (by total `metric`) renamed to "Other"."""
+    ranking = frame.groupby(key)[metric].sum().sort_values(ascending=False)
+    keep = set(ranking.index[:n])
+    out = frame.copy()
+    out[key] = out[key].where(out[key].isin(keep), OTHER)
+    return out
+
+
+def monthly_by_service(monthly: pd.DataFrame, metric: str, top_n: int = 8) -> pd.DataFrame:
+    """Per month, the top services and the rest as "Other".
+
+    Expects month, service, <metric>; returns month, service, <metric>, sorted by month then cost.
+    """
+    grouped = top_n_with_other(monthly, "service", metric, top_n)
+    out = grouped.groupby(["month", "service"], as_index=False)[metric].sum()
+    return out.sort_values(["month", metric], ascending=[True, False], ignore_index=True)
+
+
+def average_monthly(monthly: pd.DataFrame, metric: str, today: date) -> tuple[float | None, int]:
+    """Mean monthly total over the complete months (before today's month) in `monthly`, and their count."""
+    totals = monthly.groupby("month")[metric].sum()
+    complete = totals[[m < month_start(today) for m in totals.index]]
+    if complete.empty:
+        return None, 0
+    return float(complete.mean()), len(complete)
+
+
+def daily_totals(daily: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Expects day, <metric>; returns day, <metric> summed per day, sorted."""
+    return daily.groupby("day", as_index=False)[metric].sum().sort_values("day", ignore_index=True)
+
+
+def service_comparison(current: pd.DataFrame, previous: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Service costs of a period beside the previous period.
+
+    Expects service, <metric> in both; returns service, <metric>, previous_<metric>, change_pct, share_pct,
+    sorted by this period's cost, highest first. A service absent from a period counts as 0 there.
+    """
+    cur = current.groupby("service")[metric].sum()
+    prev = previous.groupby("service")[metric].sum()
+    out = pd.DataFrame({metric: cur, f"previous_{metric}": prev}).fillna(0.0)
+    base = out[f"previous_{metric}"]
+    out["change_pct"] = (out[metric] - base) / base.abs().where(base != 0) * 100.0
+    total = out[metric].sum()
+    out["share_pct"] = out[metric] / total * 100.0 if total else 0.0
+    out = out.rename_axis("service").reset_index()
+    return out.sort_values(metric, ascending=False, ignore_index=True)

@@ -1,0 +1,95 @@
+"""The one place that makes an engine and sessions."""
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, create_engine
+
+from finops.settings import get_settings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class StoreUnavailable(RuntimeError):
+    """The store named by FINOPS_DATABASE_URL cannot be reached."""
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _on_sqlite_connect(dbapi_conn, _record) -> None:
+    # WAL lets the UI read while the sidecar writes; busy_timeout makes writers queue, not fail.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for `url`, configured for this project (used by get_engine and by tests)."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@cache
+def get_engine() -> Engine:
+    """The process's engine for the configured store."""
+    return make_engine(get_settings().store_url)
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A session on the configured store; the caller commits."""
+    with Session(get_engine()) as s:
+        yield s
+
+
+def check_reachable(engine: Engine | None = None) -> None:
+    """Raise StoreUnavailable with a readable message when the store cannot be opened."""
+    engine = engine or get_engine()
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreUnavailable(f"cannot open the store at {redact(str(engine.url))}: {reason}") from exc
+
+
+def alembic_config(engine: Engine):
+    """An Alembic config pointing at our migrations and at `engine`."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def init_db(engine: Engine | None = None) -> None:
+    """Bring the store's schema to the newest migration (creating it if empty)."""
+    from alembic import command
+
+    engine = engine or get_engine()
+    check_reachable(engine)
+    command.upgrade(alembic_config(engine), "head")
+
+
+def is_migrated(engine: Engine | None = None) -> bool:
+    """True when the store has our tables."""
+    return inspect(engine or get_engine()).has_table("cost_daily")

@@ -1,0 +1,182 @@
+"""Read functions over the store; each returns a DataFrame (or a scalar) in currency units, not micros."""
+
+from collections.abc import Sequence
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from finops.data.tables import (
+    CostDaily,
+    CostDailyService,
+    CostMonthly,
+    ForecastPoint,
+    ForecastRun,
+    Heartbeat,
+    Recommendation,
+    RefreshRun,
+)
+from finops.money import micros_to_amount
+
+METRICS = {"unblended": "unblended_cost", "amortized": "amortized_cost"}
+
+
+def _frame(session: Session, stmt, columns: list[str]) -> pd.DataFrame:
+    rows = session.connection().execute(stmt).all()
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    for metric in ("unblended", "amortized"):
+        micros = f"{metric}_micros"
+        if micros in frame:
+            frame[f"{metric}_cost"] = micros_to_amount(frame.pop(micros).astype("int64"))
+    return frame
+
+
+def _dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for col in cols:
+        frame[col] = pd.to_datetime(frame[col]).dt.date
+    return frame
+
+
+def data_version(*, session: Session) -> int:
+    """Id of the newest successful refresh run (0 when there is none)."""
+    return session.exec(select(func.max(RefreshRun.id)).where(RefreshRun.status == "ok")).one()[0] or 0
+
+
+def latest_runs(*, session: Session) -> tuple[RefreshRun | None, RefreshRun | None]:
+    """The newest run of any status, and the newest successful one."""
+    last = session.exec(select(RefreshRun).order_by(RefreshRun.id.desc()).limit(1)).first()
+    ok = session.exec(
+        select(RefreshRun).where(RefreshRun.status == "ok").order_by(RefreshRun.id.desc()).limit(1)
+    ).first()
+    return (last[0] if last else None), (ok[0] if ok else None)
+
+
+def loaded_sources(*, session: Session) -> list[str]:
+    """Sources that have at least one successful run, sorted."""
+    rows = session.exec(select(RefreshRun.source).where(RefreshRun.status == "ok").distinct()).all()
+    return sorted(r[0] for r in rows)
+
+
+def coverage(*, session: Session) -> tuple[date | None, date | None]:
+    """First and last day that hold cost data."""
+    lo, hi = session.exec(select(func.min(CostDaily.day), func.max(CostDaily.day))).one()
+    to_date = lambda v: pd.Timestamp(v).date() if v is not None else None  # noqa: E731
+    return to_date(lo), to_date(hi)
+
+
+def accounts(*, session: Session) -> pd.DataFrame:
+    """Known accounts: account_id, account_name."""
+    c = CostMonthly.__table__.c
+    stmt = select(c.account_id, func.max(c.account_name)).group_by(c.account_id).order_by(c.account_id)
+    return _frame(session, stmt, ["account_id", "account_name"])
+
+
+def services(*, session: Session) -> list[str]:
+    """Known service names, sorted."""
+    c = CostMonthly.__table__.c
+    return [r[0] for r in session.connection().execute(select(c.service).distinct().order_by(c.service))]
+
+
+def monthly_costs(
+    *,
+    session: Session,
+    start: date,
+    end: date,
+    accounts: Sequence[str] = (),
+    services: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Cost per month, account and service for months starting in `[start, end)`.
+
+    Returns month, account_id, account_name, service, currency, unblended_cost, amortized_cost, days.
+    """
+    c = CostMonthly.__table__.c
+    stmt = select(
+        c.month, c.account_id, c.account_name, c.service, c.currency, c.unblended_micros, c.amortized_micros, c.days
+    ).where(c.month >= start, c.month < end)
+    if accounts:
+        stmt = stmt.where(c.account_id.in_(list(accounts)))
+    if services:
+        stmt = stmt.where(c.service.in_(list(services)))
+    cols = ["month", "account_id", "account_name", "service", "currency", "unblended_micros", "amortized_micros", "days"]
+    return _dates(_frame(session, stmt, cols), "month")
+
+
+def daily_costs(
+    *,
+    session: Session,
+    start: date,
+    end: date,
+    accounts: Sequence[str] = (),
+    services: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Cost per day and service over `[start, end)`, summed over the chosen accounts (all when empty).
+
+    Returns day, service, unblended_cost, amortized_cost.
+    """
+    if not accounts:
+        c = CostDailyService.__table__.c
+    else:
+        c = CostDaily.__table__.c
+    stmt = (
+        select(c.day, c.service, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
+        .where(c.day >= start, c.day < end)
+        .group_by(c.day, c.service)
+    )
+    if accounts:
+        stmt = stmt.where(c.account_id.in_(list(accounts)))
+    if services:
+        stmt = stmt.where(c.service.in_(list(services)))
+    return _dates(_frame(session, stmt, ["day", "service", "unblended_micros", "amortized_micros"]), "day")
+
+
+def service_costs(*, session: Session, start: date, end: date) -> pd.DataFrame:
+    """Cost per service over `[start, end)`: service, unblended_cost, amortized_cost."""
+    c = CostDailyService.__table__.c
+    stmt = (
+        select(c.service, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
+        .where(c.day >= start, c.day < end)
+        .group_by(c.service)
+    )
+    return _frame(session, stmt, ["service", "unblended_micros", "amortized_micros"])
+
+
+def total_cost(*, session: Session, start: date, end: date) -> dict[str, float]:
+    """Total of each metric over `[start, end)`: {"unblended_cost": ..., "amortized_cost": ...}."""
+    c = CostDailyService.__table__.c
+    u, a = session.connection().execute(
+        select(func.sum(c.unblended_micros), func.sum(c.amortized_micros)).where(c.day >= start, c.day < end)
+    ).one()
+    return {"unblended_cost": micros_to_amount(u or 0), "amortized_cost": micros_to_amount(a or 0)}
+
+
+def currencies(*, session: Session) -> list[str]:
+    """Currencies present in the store."""
+    c = CostMonthly.__table__.c
+    return [r[0] for r in session.connection().execute(select(c.currency).distinct().order_by(c.currency))]
+
+
+def forecast_total(*, session: Session, start: date, end: date) -> float | None:
+    """Forecast total spend over `[start, end)` from the newest forecast run, or None when there is none."""
+    run = session.exec(select(func.max(ForecastRun.id))).one()[0]
+    if run is None:
+        return None
+    value, n = session.exec(
+        select(func.sum(ForecastPoint.yhat), func.count())
+        .where(ForecastPoint.run_id == run, ForecastPoint.series == "total")
+        .where(ForecastPoint.ds >= start, ForecastPoint.ds < end)
+    ).one()
+    return float(value) if n else None
+
+
+def potential_savings(*, session: Session) -> float | None:
+    """Estimated monthly savings of all open recommendations, or None when there are none."""
+    value, n = session.exec(
+        select(func.sum(Recommendation.estimated_monthly_savings), func.count()).where(Recommendation.status == "open")
+    ).one()
+    return float(value) if n else None
+
+
+def heartbeat(*, session: Session, name: str = "sidecar") -> Heartbeat | None:
+    """The sidecar's latest heartbeat, if it ever ran."""
+    return session.get(Heartbeat, name)

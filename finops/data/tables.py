@@ -1,0 +1,163 @@
+"""SQLModel tables of the store.
+
+Money is stored as integer micro-units (1e-6 of `currency`) in `*_micros` columns, so sums are exact
+integer sums on SQLite and PostgreSQL alike; read functions turn them into `unblended_cost` /
+`amortized_cost` floats in the currency.
+"""
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def money() -> Column:
+    return Column(BigInteger, nullable=False, server_default="0")
+
+
+class CostDaily(SQLModel, table=True):
+    """One row of the cost contract: a day's cost of one service in one account (and region)."""
+
+    __tablename__ = "cost_daily"
+    __table_args__ = (
+        UniqueConstraint("source", "day", "provider", "account_id", "service", "region", "currency"),
+        # covering index: day-range reads (Home, daily spend) never touch the table itself
+        Index("ix_cost_daily_day_cover", "day", "account_id", "service", "unblended_micros", "amortized_micros"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    provider: str = Field(max_length=32)
+    account_id: str = Field(max_length=64)
+    account_name: str = Field(default="", max_length=256)
+    service: str = Field(max_length=256)
+    region: str = Field(default="", max_length=64)
+    unblended_micros: int = Field(sa_column=money())
+    amortized_micros: int = Field(sa_column=money())
+    currency: str = Field(default="USD", max_length=3)
+    estimated: bool = False
+    source: str = Field(max_length=32)
+
+
+class CostMonthly(SQLModel, table=True):
+    """Monthly rollup per account and service, derived from cost_daily after each load."""
+
+    __tablename__ = "cost_monthly"
+    __table_args__ = (Index("ix_cost_monthly_month", "month", "account_id", "service"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: date
+    provider: str = Field(max_length=32)
+    account_id: str = Field(max_length=64)
+    account_name: str = Field(default="", max_length=256)
+    service: str = Field(max_length=256)
+    currency: str = Field(default="USD", max_length=3)
+    unblended_micros: int = Field(sa_column=money())
+    amortized_micros: int = Field(sa_column=money())
+    days: int = 0
+    estimated: bool = False
+
+
+class CostDailyService(SQLModel, table=True):
+    """Daily rollup per service over all accounts, derived after each load (long-range service views)."""
+
+    __tablename__ = "cost_daily_service"
+    __table_args__ = (Index("ix_cost_daily_service_day", "day", "service"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    service: str = Field(max_length=256)
+    currency: str = Field(default="USD", max_length=3)
+    unblended_micros: int = Field(sa_column=money())
+    amortized_micros: int = Field(sa_column=money())
+
+
+class RefreshRun(SQLModel, table=True):
+    """One load of a source's window; the id of the newest successful run is the data version."""
+
+    __tablename__ = "refresh_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    status: str = Field(default="running", max_length=16, index=True)  # running | ok | failed
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    window_start: date | None = None
+    window_end: date | None = None
+    rows: int = 0
+    error: str | None = None
+
+
+class User(SQLModel, table=True):
+    """A person who logs in; the password is kept only as a bcrypt hash."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(default="", max_length=128)
+    email: str = Field(default="", max_length=256)
+    role: str = Field(max_length=16)  # admin | member
+    password_hash: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Heartbeat(SQLModel, table=True):
+    """The sidecar's latest sign of life, one row per process name."""
+
+    __tablename__ = "heartbeat"
+
+    name: str = Field(primary_key=True, max_length=64)
+    pid: int
+    host: str = Field(max_length=256)
+    started_at: datetime
+    beat_at: datetime
+
+
+class ForecastRun(SQLModel, table=True):
+    """A batch of forecasts computed from one refresh (filled by the forecasting issue)."""
+
+    __tablename__ = "forecast_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    refresh_run_id: int | None = Field(default=None, foreign_key="refresh_run.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    metric: str = Field(default="unblended_cost", max_length=32)
+    interval_level: float = 0.8
+    horizon_days: int = 90
+
+
+class ForecastPoint(SQLModel, table=True):
+    """One forecast day of one series ("total", "service:NAME", "account:ID"), in Prophet's names."""
+
+    __tablename__ = "forecast_point"
+    __table_args__ = (UniqueConstraint("run_id", "series", "ds"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="forecast_run.id", index=True)
+    series: str = Field(max_length=300)
+    ds: date
+    yhat: float
+    yhat_lower: float
+    yhat_upper: float
+
+
+class Recommendation(SQLModel, table=True):
+    """A way to save money, from AWS or from the project's own analysis (filled by later issues)."""
+
+    __tablename__ = "recommendation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)  # aws_rightsizing | aws_savings_plans | idle | schedule ...
+    kind: str = Field(max_length=64)
+    account_id: str = Field(default="", max_length=64)
+    resource_id: str = Field(default="", max_length=256)
+    description: str = Field(default="", max_length=1000)
+    estimated_monthly_savings: float = 0.0
+    currency: str = Field(default="USD", max_length=3)
+    status: str = Field(default="open", max_length=16, index=True)  # open | dismissed | done
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,51 @@
+"""The one settings object, read from FINOPS_* environment variables and a .env file."""
+
+import secrets
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SOURCES = ("auto", "aws", "demo")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FINOPS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the SQLite store and the generated cookie key live")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the store; empty means sqlite:///<data_dir>/finops.db"
+    )
+    source: Literal["auto", "aws", "demo"] = Field(
+        "auto", description="Cost source: aws, demo, or auto (aws when boto3 finds credentials, else demo)"
+    )
+    demo_seed: int = Field(42, description="Seed of the demo organisation")
+    cookie_key: str = Field(
+        "", description="Key signing the login cookie; empty means generated once into <data_dir>/cookie_key"
+    )
+    cookie_name: str = Field("finops_auth", description="Name of the login cookie")
+    cookie_expiry_days: float = Field(7, description="How long a login lasts")
+    heartbeat_seconds: int = Field(30, description="How often the sidecar records that it is alive")
+
+    @property
+    def store_url(self) -> str:
+        """The database URL in use (the explicit one, else the SQLite file under data_dir)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'finops.db'}"
+
+    def signing_key(self) -> str:
+        """The cookie key: the configured one, else one generated on first use and kept in data_dir."""
+        if self.cookie_key:
+            return self.cookie_key
+        path = self.data_dir / "cookie_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

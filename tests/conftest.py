@@ -1,0 +1,75 @@
+"""Shared fixtures: a fresh empty store, and a store seeded with the demo organisation and two users."""
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from finops.data import db, load, users
+from finops.data.sources import demo
+from finops.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+ADMIN = ("admin", "admin-pass-1")
+MEMBER = ("member", "member-pass-1")
+
+
+def use_store(monkeypatch, data_dir: Path, url: str = "") -> None:
+    """Point settings and the engine cache at a store in `data_dir` (or at `url`)."""
+    monkeypatch.setenv("FINOPS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FINOPS_DATABASE_URL", url)
+    monkeypatch.setenv("FINOPS_SOURCE", "demo")
+    monkeypatch.setenv("FINOPS_COOKIE_KEY", "test-cookie-key-that-is-long-enough-0123456789")
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    yield
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """An empty, migrated SQLite store in a temp dir; yields its engine."""
+    use_store(monkeypatch, tmp_path)
+    db.init_db()
+    yield db.get_engine()
+    db.get_engine().dispose()
+
+
+def seed(engine, seed_value: int = 42) -> None:
+    """Load the demo organisation and an admin and a member into the store behind `engine`."""
+    from sqlmodel import Session
+
+    rows = demo.generate(seed=seed_value)
+    with Session(engine) as s:
+        load.replace_window(s, "demo", rows["day"].min(), rows["day"].max() + timedelta(days=1), rows)
+        users.add_user(session=s, username=ADMIN[0], role="admin", password=ADMIN[1], name="Ada Admin")
+        users.add_user(session=s, username=MEMBER[0], role="member", password=MEMBER[1], name="Max Member")
+
+
+@pytest.fixture(scope="session")
+def _seeded_file(tmp_path_factory):
+    """One demo store per test session; tests get copies of it."""
+    folder = tmp_path_factory.mktemp("seeded")
+    engine = db.make_engine(f"sqlite:///{folder / 'finops.db'}")
+    db.init_db(engine)
+    seed(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return folder / "finops.db"
+
+
+@pytest.fixture
+def seeded_store(_seeded_file, tmp_path, monkeypatch):
+    """A private copy of the demo store (admin + member users); yields its engine."""
+    shutil.copy(_seeded_file, tmp_path / "finops.db")
+    use_store(monkeypatch, tmp_path)
+    yield db.get_engine()
+    db.get_engine().dispose()
