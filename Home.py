@@ -1,0 +1,44 @@
+"""FinOps entry point: page config, login, and the pages each role may see."""
+
+import streamlit as st
+
+from finops import auth
+from finops.data.db import StoreUnavailable, check_reachable, is_migrated
+
+st.set_page_config(page_title="FinOps", page_icon=":material/savings:", layout="wide")
+
+try:
+    check_reachable()
+    ready = is_migrated()
+except StoreUnavailable as exc:
+    st.error(f"{exc}. Check FINOPS_DATABASE_URL.")
+    st.stop()
+if not ready:
+    st.error("The store is not initialised yet: run `python -m finops init` (or `make run`).")
+    st.stop()
+
+user = auth.login()
+if user is None:
+    st.stop()
+
+# Cost pages are registered for everyone so a member who opens one by URL gets the page's own
+# "admins only" answer rather than a silent redirect; members just don't see them in the menu.
+cost_visibility = "visible" if user.is_admin else "hidden"
+cost_pages = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=user.is_admin,
+            visibility=cost_visibility),
+    st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview",
+            visibility=cost_visibility),
+    st.Page("pages/service_breakdown.py", title="Service Breakdown", icon=":material/pie_chart:",
+            url_path="service_breakdown", visibility=cost_visibility),
+]
+account_pages = [
+    st.Page("pages/welcome.py", title="Welcome", icon=":material/waving_hand:", url_path="welcome",
+            default=not user.is_admin, visibility="hidden" if user.is_admin else "visible"),
+]
+page = st.navigation({"Costs": cost_pages, "Account": account_pages})
+
+with st.sidebar:
+    st.caption(f"Signed in as **{user.name}** ({user.role})")
+auth.logout_button()
+page.run()

@@ -1,0 +1,152 @@
+"""What each cost view shows, computed from the store: queries + cost math, no Streamlit.
+
+Pages (through cached loaders in finops.ui), the CLI and the future API call these.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlmodel import Session
+
+from finops import costs
+from finops.data import queries
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the store holds: data version, sources, coverage and the latest runs."""
+
+    version: int
+    sources: list[str]
+    first_day: date | None
+    last_day: date | None
+    last_run_status: str | None
+    last_run_finished: object | None
+    last_run_error: str | None
+    last_ok_finished: object | None
+
+    @property
+    def empty(self) -> bool:
+        return self.last_day is None
+
+    @property
+    def is_demo(self) -> bool:
+        return "demo" in self.sources
+
+
+def status(*, session: Session) -> Status:
+    last, ok = queries.latest_runs(session=session)
+    first_day, last_day = queries.coverage(session=session)
+    return Status(
+        version=queries.data_version(session=session),
+        sources=queries.loaded_sources(session=session),
+        first_day=first_day,
+        last_day=last_day,
+        last_run_status=last.status if last else None,
+        last_run_finished=(last.finished_at or last.started_at) if last else None,
+        last_run_error=last.error if last else None,
+        last_ok_finished=ok.finished_at if ok else None,
+    )
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Home's four cards. None means "no data for this card yet"."""
+
+    as_of: date
+    mtd_start: date | None
+    mtd: float
+    mtd_previous: float | None
+    mtd_change_pct: float | None
+    average_monthly: float | None
+    average_months: int
+    projected_next_month: float | None
+    next_month: date
+    potential_savings: float | None
+
+
+def home_kpis(*, session: Session, today: date, range_start: date, metric: str) -> Kpis:
+    """Home's cards for `today`; the average covers complete months from `range_start` on."""
+    _, last_day = queries.coverage(session=session)
+    as_of = last_day or today
+    this_month = costs.month_start(today)
+    mtd_start = mtd_prev = change = None
+    mtd = 0.0
+    if as_of >= this_month:
+        (start, end), (p_start, p_end) = costs.month_to_date(min(as_of, today))
+        mtd = queries.total_cost(session=session, start=start, end=end)[metric]
+        mtd_prev = queries.total_cost(session=session, start=p_start, end=p_end)[metric]
+        mtd_start, change = start, costs.pct_change(mtd, mtd_prev)
+    monthly = queries.monthly_costs(session=session, start=range_start, end=this_month)
+    average, n_months = costs.average_monthly(monthly, metric, today) if len(monthly) else (None, 0)
+    next_month = costs.add_months(today, 1)
+    return Kpis(
+        as_of=as_of,
+        mtd_start=mtd_start,
+        mtd=mtd,
+        mtd_previous=mtd_prev,
+        mtd_change_pct=change,
+        average_monthly=average,
+        average_months=n_months,
+        projected_next_month=queries.forecast_total(
+            session=session, start=next_month, end=costs.add_months(next_month, 1)
+        ),
+        next_month=next_month,
+        potential_savings=queries.potential_savings(session=session),
+    )
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Overview page data: monthly totals with MoM %, monthly per top service, daily totals."""
+
+    monthly_totals: pd.DataFrame  # month, <metric>, mom_pct
+    monthly_services: pd.DataFrame  # month, service, <metric>
+    daily: pd.DataFrame  # day, service, <metric>
+    daily_totals: pd.DataFrame  # day, <metric>
+
+
+def overview(
+    *,
+    session: Session,
+    start_month: date,
+    end_month: date,
+    daily_start: date,
+    daily_end: date,
+    metric: str,
+    accounts: tuple[str, ...] = (),
+    services: tuple[str, ...] = (),
+    top_n: int = 8,
+) -> Overview:
+    """Months in `[start_month, end_month)` and days in `[daily_start, daily_end)`, filtered."""
+    monthly = queries.monthly_costs(
+        session=session, start=start_month, end=end_month, accounts=accounts, services=services
+    )
+    daily = queries.daily_costs(session=session, start=daily_start, end=daily_end, accounts=accounts, services=services)
+    if monthly.empty:
+        monthly_totals = pd.DataFrame(columns=["month", metric, "mom_pct"])
+        by_service = pd.DataFrame(columns=["month", "service", metric])
+    else:
+        monthly_totals = costs.monthly_totals(monthly, metric)
+        by_service = costs.monthly_by_service(monthly, metric, top_n)
+    daily_totals = costs.daily_totals(daily, metric) if len(daily) else pd.DataFrame(columns=["day", metric])
+    daily = costs.top_n_with_other(daily, "service", metric, top_n) if len(daily) else daily
+    daily = daily.groupby(["day", "service"], as_index=False)[metric].sum() if len(daily) else daily
+    return Overview(monthly_totals, by_service, daily, daily_totals)
+
+
+def service_breakdown(*, session: Session, start: date, end: date, metric: str) -> pd.DataFrame:
+    """Per service for `[start, end)` beside the previous period (see costs.previous_period)."""
+    p_start, p_end = costs.previous_period(start, end)
+    current = queries.service_costs(session=session, start=start, end=end)
+    previous = queries.service_costs(session=session, start=p_start, end=p_end)
+    if current.empty and previous.empty:
+        return pd.DataFrame(columns=["service", metric, f"previous_{metric}", "change_pct", "share_pct"])
+    return costs.service_comparison(current, previous, metric)
+
+
+def last_days(as_of: date, days: int) -> tuple[date, date]:
+    """The `days`-day window ending on `as_of` (included)."""
+    end = as_of + timedelta(days=1)
+    return end - timedelta(days=days), end

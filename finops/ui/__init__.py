@@ -1,0 +1,36 @@
+"""Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
+
+from finops.ui.format import money, pct
+from finops.ui.loaders import (
+    account_names,
+    home_kpis,
+    overview,
+    service_breakdown,
+    service_names,
+    store_status,
+)
+from finops.ui.widgets import (
+    csv_download,
+    date_range_picker,
+    freshness_badge,
+    metric_picker,
+    require_data,
+    today,
+)
+
+__all__ = [
+    "account_names",
+    "csv_download",
+    "date_range_picker",
+    "freshness_badge",
+    "home_kpis",
+    "metric_picker",
+    "money",
+    "overview",
+    "pct",
+    "require_data",
+    "service_breakdown",
+    "service_names",
+    "store_status",
+    "today",
+]

@@ -1,0 +1,66 @@
+"""Cached loaders: thin wrappers around finops.reports. `version` (the data version) is only a cache key."""
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from finops import reports
+from finops.data import db, queries
+
+
+@st.cache_data(ttl=10, max_entries=1, show_spinner=False)
+def store_status() -> reports.Status:
+    """What the store holds; re-read every 10 s so a new refresh shows up quickly."""
+    with db.session() as s:
+        return reports.status(session=s)
+
+
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def account_names(version: int) -> dict[str, str]:  # noqa: ARG001
+    """account_id -> "name (id)" for pickers."""
+    with db.session() as s:
+        frame = queries.accounts(session=s)
+    return {r.account_id: f"{r.account_name} ({r.account_id})" for r in frame.itertuples()}
+
+
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def service_names(version: int) -> list[str]:  # noqa: ARG001
+    with db.session() as s:
+        return queries.services(session=s)
+
+
+@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
+def home_kpis(today: date, range_start: date, metric: str, version: int) -> reports.Kpis:  # noqa: ARG001
+    with db.session() as s:
+        return reports.home_kpis(session=s, today=today, range_start=range_start, metric=metric)
+
+
+@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
+def overview(
+    start_month: date,
+    end_month: date,
+    daily_start: date,
+    daily_end: date,
+    metric: str,
+    accounts: tuple[str, ...],
+    services: tuple[str, ...],
+    version: int,  # noqa: ARG001
+) -> reports.Overview:
+    with db.session() as s:
+        return reports.overview(
+            session=s,
+            start_month=start_month,
+            end_month=end_month,
+            daily_start=daily_start,
+            daily_end=daily_end,
+            metric=metric,
+            accounts=accounts,
+            services=services,
+        )
+
+
+@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
+def service_breakdown(start: date, end: date, metric: str, version: int) -> pd.DataFrame:  # noqa: ARG001
+    with db.session() as s:
+        return reports.service_breakdown(session=s, start=start, end=end, metric=metric)

@@ -1,0 +1,95 @@
+"""Shared widgets; each returns plain values."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+import streamlit as st
+
+from finops import costs
+from finops.data.queries import METRICS
+from finops.export import to_csv_bytes
+from finops.reports import Status
+
+CUSTOM = "Custom"
+
+
+def today() -> date:
+    """Today in UTC, the calendar the store's days use."""
+    return datetime.now(timezone.utc).date()
+
+
+def _ago(moment) -> str:
+    if moment is None:
+        return "never"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    seconds = (datetime.now(timezone.utc) - moment).total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n > 1 else ''} ago"
+    return "just now"
+
+
+def freshness_badge(status: Status) -> None:
+    """'Data as of ...' with the source, and the failure of the latest refresh when it failed."""
+    source = "Demo data" if status.is_demo else ", ".join(status.sources) or "no source"
+    if status.empty:
+        st.caption(f"No cost data yet · source: {source}")
+        return
+    st.caption(
+        f"Data as of **{status.last_day:%Y-%m-%d}** · source: **{source}** · "
+        f"loaded {_ago(status.last_ok_finished)} (data version {status.version})"
+    )
+    if status.last_run_status == "failed":
+        st.warning(
+            f"The latest refresh failed {_ago(status.last_run_finished)}: {status.last_run_error}. "
+            f"Showing the last good data, as of {status.last_day:%Y-%m-%d}."
+        )
+
+
+def require_data(status: Status) -> None:
+    """Stop the page with how-to-load instructions when the store holds no cost data."""
+    if status.empty:
+        st.info(
+            "The store holds no cost data yet. Load the demo organisation with `python -m finops demo` "
+            "(`make run` does it on an empty store), or configure an AWS source."
+        )
+        st.stop()
+
+
+def metric_picker(key: str) -> str:
+    """Unblended or amortized; returns the metric column name."""
+    label = st.radio(
+        "Cost metric",
+        list(METRICS),
+        format_func=str.capitalize,
+        horizontal=True,
+        key=key,
+        help="Unblended: charges as billed. Amortized: upfront and recurring commitment fees spread over the "
+        "days they cover.",
+    )
+    return METRICS[label]
+
+
+def date_range_picker(key: str, default: str = "Last 30 days") -> tuple[date, date]:
+    """A preset or custom window; returns `[start, end)`."""
+    options = costs.presets(today())
+    choice = st.selectbox("Period", [*options, CUSTOM], index=list(options).index(default), key=f"{key}_preset")
+    if choice != CUSTOM:
+        return options[choice]
+    start, end = options[default]
+    picked = st.date_input(
+        "From – to (both included)", value=(start, end - timedelta(days=1)), key=f"{key}_custom", max_value=today()
+    )
+    if not isinstance(picked, tuple | list) or len(picked) != 2:
+        st.info("Pick the last day of the period too.")
+        st.stop()
+    return picked[0], picked[1] + timedelta(days=1)
+
+
+def csv_download(frame: pd.DataFrame, filename: str, label: str, key: str) -> None:
+    """A download button for `frame` as formula-safe CSV."""
+    st.download_button(
+        label, data=to_csv_bytes(frame), file_name=filename, mime="text/csv", key=key, icon=":material/download:"
+    )

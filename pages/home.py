@@ -1,0 +1,51 @@
+"""Home: the four KPI cards."""
+
+import streamlit as st
+
+from finops import auth, costs, ui
+
+auth.require_role(auth.ADMIN)
+st.title("Home")
+status = ui.store_status()
+ui.freshness_badge(status)
+ui.require_data(status)
+
+today = ui.today()
+left, right = st.columns(2)
+with left:
+    months = st.selectbox("Average over", [3, 6, 12, 24], index=2, format_func=lambda n: f"last {n} months")
+with right:
+    metric = ui.metric_picker("home_metric")
+kpis = ui.home_kpis(today, costs.add_months(today, -months), metric, status.version)
+
+cards = st.columns(4)
+if kpis.mtd_start is None:
+    cards[0].metric("Current Month Spend", ui.money(0), help=f"No data for {today:%B} yet (data as of {kpis.as_of}).")
+else:
+    cards[0].metric(
+        "Current Month Spend",
+        ui.money(kpis.mtd),
+        ui.pct(kpis.mtd_change_pct),
+        delta_color="inverse",
+        help=f"{kpis.mtd_start:%b %d} – {kpis.as_of:%b %d}, against the same days of last month "
+        f"({ui.money(kpis.mtd_previous)}).",
+    )
+cards[1].metric(
+    "Average Monthly Cost",
+    ui.money(kpis.average_monthly),
+    help=f"Mean of the {kpis.average_months} complete months in the last {months} months.",
+)
+cards[2].metric(
+    f"Projected Next Month ({kpis.next_month:%B})",
+    ui.money(kpis.projected_next_month) if kpis.projected_next_month is not None else "Not yet",
+    help="Sum of the daily total-spend forecast over next month, from the newest forecast run.",
+)
+if kpis.projected_next_month is None:
+    cards[2].caption("No forecast yet: forecasts appear once the sidecar has computed them.")
+cards[3].metric(
+    "Potential Savings",
+    f"{ui.money(kpis.potential_savings)}/mo" if kpis.potential_savings is not None else "Not yet",
+    help="Estimated monthly savings of all open recommendations.",
+)
+if kpis.potential_savings is None:
+    cards[3].caption("No recommendations yet: they appear once savings have been analysed.")

@@ -1,0 +1,70 @@
+"""Overview: monthly trend by service, month-over-month change, and daily spend."""
+
+import streamlit as st
+
+from finops import auth, costs, reports, ui
+from finops.ui import charts
+
+auth.require_role(auth.ADMIN)
+st.title("Overview")
+status = ui.store_status()
+ui.freshness_badge(status)
+ui.require_data(status)
+
+accounts = ui.account_names(status.version)
+c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+months = c1.selectbox("Months", [3, 6, 12, 24, 36], index=2, key="overview_months")
+chosen_accounts = c2.multiselect("Accounts", list(accounts), format_func=accounts.get, placeholder="All accounts")
+chosen_services = c3.multiselect("Services", ui.service_names(status.version), placeholder="All services")
+with c4:
+    metric = ui.metric_picker("overview_metric")
+include_current = st.toggle("Include the current month (to date)", value=True, key="overview_current")
+
+this_month = costs.month_start(ui.today())
+end_month = costs.add_months(this_month, 1) if include_current else this_month
+daily_start, daily_end = reports.last_days(status.last_day, 30)
+data = ui.overview(
+    costs.add_months(end_month, -months), end_month, daily_start, daily_end, metric,
+    tuple(chosen_accounts), tuple(chosen_services), status.version,
+)  # fmt: skip
+
+st.subheader("Monthly trend")
+if data.monthly_totals.empty:
+    st.info("No cost data for this selection.")
+else:
+    st.altair_chart(charts.monthly_stacked(data.monthly_services, data.monthly_totals, metric), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.dataframe(
+            data.monthly_totals,
+            hide_index=True,
+            column_config={
+                "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+                metric: st.column_config.NumberColumn("Total", format="dollar"),
+                "mom_pct": st.column_config.NumberColumn("MoM change", format="%+.1f%%"),
+            },
+        )
+        ui.csv_download(data.monthly_totals, "monthly_totals.csv", "Download monthly totals", "dl_monthly_totals")
+    with right:
+        st.dataframe(
+            data.monthly_services,
+            hide_index=True,
+            column_config={
+                "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+                "service": "Service",
+                metric: st.column_config.NumberColumn("Cost", format="dollar"),
+            },
+        )
+        ui.csv_download(data.monthly_services, "monthly_by_service.csv", "Download monthly by service", "dl_monthly_svc")
+
+st.subheader(f"Daily spend, last 30 days (to {status.last_day:%b %d})")
+if data.daily_totals.empty:
+    st.info("No daily cost data for this selection in the last 30 days.")
+else:
+    st.altair_chart(charts.daily_stacked(data.daily, metric), width="stretch")
+    st.dataframe(
+        data.daily_totals,
+        hide_index=True,
+        column_config={"day": st.column_config.DateColumn("Day"), metric: st.column_config.NumberColumn("Total", format="dollar")},
+    )
+    ui.csv_download(data.daily, "daily_by_service.csv", "Download daily by service", "dl_daily")
