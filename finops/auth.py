@@ -63,10 +63,17 @@ def login() -> CurrentUser | None:
         return None
     authenticator = _authenticator()
     st.session_state["_authenticator"] = authenticator
-    if not st.session_state.get("authentication_status"):
-        st.title("FinOps")
-        st.caption("Self-hosted cloud cost management")
+    logged_in = bool(st.session_state.get("authentication_status"))
+    header = st.empty()
+    if not logged_in:
+        with header.container():
+            st.title("FinOps")
+            st.caption("Self-hosted cloud cost management")
     authenticator.login(location="main", key="login")
+    if not logged_in and st.session_state.get("authentication_status"):
+        # No st.rerun() here: it would drop the component call that sets the login cookie. The cookie
+        # component's answer triggers the next run, which draws the app without the form.
+        header.empty()
     if st.session_state.get("authentication_status") is False:
         st.error("Username/password is incorrect")
     return current_user()

@@ -122,7 +122,7 @@ def generate(
     rng = np.random.default_rng(seed)
     days = pd.date_range(start, end, freq="D")
     t = np.arange(len(days), dtype="float64")
-    weekend = np.asarray(days.dayofweek >= 5)
+    weekend = np.asarray(days.day_of_week >= 5)
     accounts = _account_list(n_accounts)
     services = _service_list(n_services)
 

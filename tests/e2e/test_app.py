@@ -1,0 +1,85 @@
+"""Click through the real app in Chromium: log in, open every page, download a CSV, check role gating."""
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ADMIN, MEMBER, ROOT
+
+pytestmark = pytest.mark.e2e
+TIMEOUT = 30_000
+
+
+def log_in(page: Page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Login").click()
+
+
+def nav(page: Page, name: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+
+
+def test_admin_logs_in_opens_every_page_and_downloads_a_csv(page: Page, app_url, seeded_sum, tmp_path):
+    log_in(page, app_url, *ADMIN)
+    expect(page.get_by_text("Current Month Spend")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stMetricValue").first).to_contain_text("$")
+    expect(page.get_by_text("Demo data")).to_be_visible()
+
+    nav(page, "Overview")
+    expect(page.get_by_role("heading", name="Monthly trend")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+
+    nav(page, "Service Breakdown")
+    expect(page.get_by_text("Total this period")).to_be_visible(timeout=TIMEOUT)
+    with page.expect_download(timeout=TIMEOUT) as info:
+        page.get_by_role("button", name="Download service breakdown").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    csv = pd.read_csv(path)
+    assert list(csv.columns) == ["service", "unblended_cost", "previous_unblended_cost", "change_pct", "share_pct"]
+    today = datetime.now(timezone.utc).date()
+    expected = seeded_sum(today - timedelta(days=30), today)
+    assert csv["unblended_cost"].sum() == pytest.approx(expected, abs=0.01)
+    assert csv["share_pct"].sum() == pytest.approx(100.0)
+    page.screenshot(path=str(tmp_path / "breakdown.png"), full_page=True)
+
+    page.reload()  # the login cookie re-authenticates without the form
+    expect(page.get_by_role("heading", name="Service Breakdown")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_label("Password", exact=True)).to_have_count(0)
+
+
+def test_member_sees_no_cost_page_and_gets_admins_only_by_url(page: Page, app_url):
+    log_in(page, app_url, *MEMBER)
+    expect(page.get_by_role("heading", name="Welcome, Max Member")).to_be_visible(timeout=TIMEOUT)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("link", name="Overview")).to_have_count(0)
+    page.goto(f"{app_url}/overview")
+    expect(page.get_by_text("Admins only")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stMetricValue")).to_have_count(0)
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(0)
+
+
+def test_wrong_password_shows_an_error(page: Page, app_url):
+    log_in(page, app_url, ADMIN[0], "wrong-password")
+    expect(page.get_by_text("Username/password is incorrect")).to_be_visible(timeout=TIMEOUT)
+
+
+def test_overview_screenshot_is_not_blank(page: Page, app_url, tmp_path):
+    """Screenshot of the Overview; with FINOPS_UPDATE_SCREENSHOT=1 it replaces docs/screenshot.png (README)."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    log_in(page, app_url, *ADMIN)
+    expect(page.get_by_text("Current Month Spend")).to_be_visible(timeout=TIMEOUT)
+    nav(page, "Overview")
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_timeout(1500)
+    shot = page.screenshot()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 30_000  # a blank page compresses to a few KB
+    (tmp_path / "overview.png").write_bytes(shot)
+    if os.environ.get("FINOPS_UPDATE_SCREENSHOT") == "1":
+        (ROOT / "docs" / "screenshot.png").write_bytes(shot)

@@ -1,0 +1,52 @@
+"""The real login form (streamlit-authenticator) against users in the store."""
+
+from sqlmodel import Session
+
+from finops.data import users
+from tests.conftest import ADMIN, MEMBER
+from tests.pages.conftest import open_page
+
+
+def submit(username: str, password: str):
+    at = open_page(None, username="")
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_admin_logs_in_through_the_form_and_lands_on_home(seeded_store):
+    at = submit(*ADMIN)
+    assert at.session_state["authentication_status"] is True
+    assert at.title[0].value == "Home"
+    assert {m.label for m in at.metric} >= {"Current Month Spend", "Average Monthly Cost", "Potential Savings"}
+
+
+def test_member_logs_in_and_sees_no_cost_figure(seeded_store):
+    at = submit(*MEMBER)
+    assert at.title[0].value.startswith("Welcome")
+    assert len(at.metric) == 0
+
+
+def test_wrong_password_shows_the_form_error(seeded_store):
+    at = submit(ADMIN[0], "not-the-password")
+    assert at.session_state["authentication_status"] is False
+    assert any("incorrect" in e.value for e in at.error)
+    assert len(at.metric) == 0
+
+
+def test_role_change_in_store_applies_to_a_running_session(seeded_store):
+    with Session(seeded_store) as s:
+        user = users.get_user(session=s, username=MEMBER[0])
+        user.role = "admin"
+        s.add(user)
+        s.commit()
+    at = open_page("pages/overview.py", username=MEMBER[0], role="member")  # session still says member
+    assert at.title[0].value == "Overview" and len(at.dataframe) >= 1
+
+
+def test_store_without_users_explains_how_to_create_one(store):
+    at = open_page(None, username="")
+    assert any("No users yet" in w.value for w in at.warning)
+    assert len(at.text_input) == 0
