@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     cookie_name: str = Field("finops_auth", description="Name of the login cookie")
     cookie_expiry_days: float = Field(7, description="How long a login lasts")
     heartbeat_seconds: int = Field(30, description="How often the sidecar records that it is alive")
+    startup_wait_seconds: float = Field(
+        30, description="How long the sidecar retries reaching the store at startup before it gives up"
+    )
 
     @property
     def store_url(self) -> str:

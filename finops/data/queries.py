@@ -130,6 +130,30 @@ def daily_costs(
     return _dates(_frame(session, stmt, ["day", "service", "unblended_micros", "amortized_micros"]), "day")
 
 
+def daily_costs_by(*, session: Session, start: date, end: date, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Cost per day and currency over `[start, end)`, also per service and/or account when `by` names them.
+
+    `by` holds "service" and/or "account". Returns day, [service], [account_id, account_name], currency,
+    unblended_cost, amortized_cost, sorted by those keys.
+    """
+    unknown = set(by) - {"service", "account"}
+    if unknown:
+        raise ValueError(f"cannot group daily costs by {', '.join(sorted(unknown))}")
+    # without accounts the per-service rollup is enough (and much smaller than cost_daily)
+    c = CostDaily.__table__.c if "account" in by else CostDailyService.__table__.c
+    keys = [c.day] + ([c.service] if "service" in by else []) + ([c.account_id] if "account" in by else [])
+    labels = [func.max(c.account_name)] if "account" in by else []
+    stmt = (
+        select(*keys, *labels, c.currency, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
+        .where(c.day >= start, c.day < end)
+        .group_by(*keys, c.currency)
+        .order_by(*keys, c.currency)
+    )
+    columns = [k.name for k in keys] + ["account_name"] * bool(labels) + ["currency"]
+    columns += ["unblended_micros", "amortized_micros"]
+    return _dates(_frame(session, stmt, columns), "day")
+
+
 def service_costs(*, session: Session, start: date, end: date) -> pd.DataFrame:
     """Cost per service over `[start, end)`: service, unblended_cost, amortized_cost."""
     c = CostDailyService.__table__.c

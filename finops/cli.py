@@ -1,0 +1,426 @@
+"""`python -m finops COMMAND`: set up the store, load the demo organisation, report costs, manage users.
+
+Only `init` and `bootstrap` change the store's schema. Every other command refuses a store whose schema is
+missing or out of date and says to run `python -m finops init`, so nothing migrates a shared database
+behind anyone's back. Exit codes: 0 done, 1 the command failed (one line on stderr), 2 bad usage.
+"""
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session
+
+from finops.data import db, load, queries, users
+from finops.data.db import StoreUnavailable
+from finops.data.sources import demo, resolve_source
+from finops.export import to_csv_bytes
+from finops.settings import get_settings
+
+PROG = "python -m finops"
+UI_URL = "http://localhost:8501"
+GRAINS = ("day", "month")
+DIMENSIONS = ("service", "account")
+
+
+class CommandError(RuntimeError):
+    """A command cannot go on; the message is printed as one line and the exit code is 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that reports bad usage in one line (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def iso_date(text: str) -> date:
+    """argparse type: a YYYY-MM-DD date."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD")
+
+
+def grouping(text: str) -> tuple[str, ...]:
+    """argparse type: `day` or `month`, optionally followed by `service` and/or `account` (any order)."""
+    grain, *dims = [part.strip().lower() for part in text.split(",")]
+    if grain not in GRAINS or len(set(dims)) != len(dims) or not set(dims) <= set(DIMENSIONS):
+        raise argparse.ArgumentTypeError(
+            f"invalid grouping {text!r}: expected day or month, optionally followed by service and/or account "
+            "(e.g. month,service or day,account)"
+        )
+    return (grain, *sorted(dims, key=DIMENSIONS.index))
+
+
+def seed_value(text: str) -> int:
+    """argparse type: a non-negative integer seed."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: expected a whole number >= 0")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    sub = commands.add_parser("init", help="create or upgrade the store's schema")
+    sub.set_defaults(handler=run_init)
+
+    sub = commands.add_parser("demo", help="load the demo organisation (replaces earlier demo rows)")
+    sub.add_argument("--seed", type=seed_value, help="seed of the demo organisation (default: FINOPS_DEMO_SEED)")
+    sub.add_argument("--if-empty", action="store_true", help="load nothing when the store already has cost data")
+    sub.set_defaults(handler=run_demo)
+
+    sub = commands.add_parser(
+        "bootstrap",
+        help="what `make run` does first: init, demo data when empty, the first admin",
+        description="Migrate the store; load the demo organisation when the source is demo and the store has "
+        "no cost data; create user admin with a generated password (printed once) when there are no users.",
+    )
+    sub.set_defaults(handler=run_bootstrap)
+
+    sub = commands.add_parser(
+        "costs",
+        help="cost report for [from, to) straight from the store",
+        description="Cost per day or month (and per service and/or account) for the window [from, to): "
+        "--from is included, --to is excluded.",
+    )
+    sub.add_argument(
+        "--from",
+        dest="start",
+        type=iso_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="first day of the report (included)",
+    )
+    sub.add_argument(
+        "--to",
+        dest="end",
+        type=iso_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="end of the report, EXCLUDED: --from 2024-01-01 --to 2024-02-01 is January",
+    )
+    sub.add_argument(
+        "--by",
+        type=grouping,
+        default=("month", "service"),
+        metavar="GRAIN[,service][,account]",
+        help="day or month, then optionally service and/or account (default: month,service)",
+    )
+    sub.add_argument("--metric", choices=tuple(queries.METRICS), default="unblended", help="default: unblended")
+    sub.add_argument("--format", choices=("table", "csv", "json"), default="table", help="default: table")
+    sub.set_defaults(handler=run_costs, parser=sub)
+
+    sub = commands.add_parser("users", help="manage the people who log in")
+    actions = sub.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    stdin_note = "The password is the first line of stdin when stdin is not a terminal; otherwise (or when stdin "
+    stdin_note += "is empty) one is generated and printed once."
+    sub = actions.add_parser("add", help="create a user", description=f"Create a user. {stdin_note}")
+    sub.add_argument("username", metavar="NAME")
+    sub.add_argument("--role", choices=users.ROLES, required=True)
+    sub.add_argument("--name", default="", help="full name shown in the app (default: NAME)")
+    sub.add_argument("--email", default="")
+    sub.set_defaults(handler=run_users_add)
+    sub = actions.add_parser("list", help="list users (never their password hashes)")
+    sub.set_defaults(handler=run_users_list)
+    sub = actions.add_parser("passwd", help="set a user's password", description=f"Set a password. {stdin_note}")
+    sub.add_argument("username", metavar="NAME")
+    sub.set_defaults(handler=run_users_passwd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    if args.command == "costs" and args.start >= args.end:
+        args.parser.error(f"--from {args.start} must be before --to {args.end} (--to is excluded)")
+    try:
+        return args.handler(args)
+    except (CommandError, StoreUnavailable, users.UserError) as exc:
+        return fail(str(exc))
+    except OperationalError as exc:
+        return fail(f"store error at {store_label()}: {first_line(exc)}")
+    except ValidationError as exc:
+        problems = "; ".join(f"FINOPS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        return fail(f"invalid settings: {problems}")
+    except KeyboardInterrupt:
+        return 130
+
+
+def fail(message: str) -> int:
+    print(f"finops: {message}", file=sys.stderr)
+    return 1
+
+
+def first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+def store_label() -> str:
+    return db.redact(get_settings().store_url)
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+def open_store(*, migrated: bool = True) -> Engine:
+    """The configured store's engine, checked reachable and, when `migrated`, on the newest schema."""
+    try:
+        engine = db.get_engine()
+    except (OSError, ArgumentError) as exc:  # a SQLite folder that cannot be made, a malformed URL
+        raise StoreUnavailable(f"cannot open the store at {store_label()}: {exc}") from exc
+    db.check_reachable(engine)
+    if migrated:
+        current, heads = schema_revisions(engine)
+        if not current:
+            raise CommandError(f"the store at {store_label()} has no schema yet: run `{PROG} init` first")
+        if current != heads:
+            raise CommandError(
+                f"the store at {store_label()} is at schema revision {', '.join(sorted(current))}, this version "
+                f"needs {', '.join(sorted(heads))}: run `{PROG} init`"
+            )
+    return engine
+
+
+def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """The store's Alembic revisions (empty when never migrated) and the newest ones this code knows."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current, set(ScriptDirectory.from_config(db.alembic_config(engine)).get_heads())
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the store to the newest schema and say what changed."""
+    before, _ = schema_revisions(engine)
+    db.init_db(engine)
+    after, _ = schema_revisions(engine)
+    names = lambda revisions: ", ".join(sorted(revisions))  # noqa: E731
+    if not before:
+        print(f"store {store_label()}: created the schema (revision {names(after)})")
+    elif after == before:
+        print(f"store {store_label()}: schema already at the newest revision ({names(after)}), nothing to do")
+    else:
+        print(f"store {store_label()}: upgraded the schema from revision {names(before)} to {names(after)}")
+
+
+def cost_window(session: Session) -> tuple[date, date] | None:
+    """First and last day of cost data, or None when the store has none."""
+    first, last = queries.coverage(session=session)
+    return (first, last) if first is not None else None
+
+
+def load_demo(seed: int) -> None:
+    rows = demo.generate(seed=seed)
+    start, end = rows["day"].min(), rows["day"].max() + timedelta(days=1)
+    with db.session() as s:
+        others = [src for src in queries.loaded_sources(session=s) if src != demo.SOURCE]
+        if others:
+            print(f"warning: the store also holds cost data from {', '.join(others)}", file=sys.stderr)
+        run = load.replace_window(s, demo.SOURCE, start, end, rows)
+        print(f"loaded {run.rows:,} demo rows (seed {seed}) for [{start}, {end}) as run {run.id}")
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def run_init(_args) -> int:
+    migrate(open_store(migrated=False))
+    return 0
+
+
+def run_demo(args) -> int:
+    open_store()
+    if args.if_empty:
+        with db.session() as s:
+            window = cost_window(s)
+        if window:
+            print(f"the store already has cost data ({window[0]} to {window[1]}): --if-empty, nothing loaded")
+            return 0
+    load_demo(get_settings().demo_seed if args.seed is None else args.seed)
+    return 0
+
+
+def run_bootstrap(_args) -> int:
+    settings = get_settings()
+    migrate(open_store(migrated=False))
+    source = resolve_source(settings)
+    how = "" if settings.source == source else f" (auto: AWS credentials {'found' if source == 'aws' else 'not found'})"
+    print(f"source: {source}{how}")
+    if source == "aws":
+        print("AWS ingestion arrives with a later release: nothing is loaded yet")
+    else:
+        with db.session() as s:
+            window = cost_window(s)
+        if window:
+            print(f"cost data present ({window[0]} to {window[1]}): demo not loaded")
+        else:
+            load_demo(settings.demo_seed)
+    with db.session() as s:
+        existing = users.list_users(session=s)
+        if existing:
+            print(f"users: {len(existing)} already exist, none created")
+            return 0
+        password = users.generate_password()
+        users.add_user(session=s, username="admin", role="admin", password=password, name="Administrator")
+    rule = "=" * 72
+    print(
+        f"{rule}\n"
+        f"FinOps is ready. Log in at {UI_URL}\n"
+        f"  username: admin\n"
+        f"  password: {password}\n"
+        f"This password is shown only this once. Change it with: {PROG} users passwd admin\n"
+        f"{rule}"
+    )
+    return 0
+
+
+def run_costs(args) -> int:
+    open_store()
+    grain, dims = args.by[0], args.by[1:]
+    metric = queries.METRICS[args.metric]
+    with db.session() as s:
+        report = cost_report(session=s, start=args.start, end=args.end, grain=grain, dims=dims, metric=metric)
+    report[metric] = report[metric].astype("float64").round(6)
+    if args.format == "csv":
+        sys.stdout.write(to_csv_bytes(report).decode("utf-8"))
+    elif args.format == "json":
+        print(json.dumps(json_records(report), indent=2))
+    elif report.empty:
+        print(f"no cost data in [{args.start}, {args.end})", file=sys.stderr)
+    else:
+        print(cost_table(report, metric))
+    return 0
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of JSON-ready values: dates in ISO form, numpy scalars as Python numbers."""
+
+    def plain(value):
+        return value.isoformat() if isinstance(value, date) else value.item() if hasattr(value, "item") else value
+
+    return [{key: plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
+
+
+def cost_report(
+    *, session: Session, start: date, end: date, grain: str, dims: Sequence[str], metric: str
+) -> pd.DataFrame:
+    """Cost per `grain` ("day" or "month") and `dims` ("service", "account") over `[start, end)`.
+
+    Returns <grain>, [service], [account_id, account_name], <metric>, currency, sorted by <grain> then cost
+    (highest first). Months cut by the window only count the window's days.
+    """
+    keys = [grain] + ["service"] * ("service" in dims) + ["account_id"] * ("account" in dims)
+    labels = ["account_name"] * ("account" in dims)
+    columns = keys + labels + [metric, "currency"]
+    if grain == "month" and start.day == 1 and end.day == 1:
+        rows = queries.monthly_costs(session=session, start=start, end=end)  # whole months: the rollup
+    else:
+        rows = queries.daily_costs_by(session=session, start=start, end=end, by=dims)
+        if grain == "month":
+            rows["month"] = [day.replace(day=1) for day in rows["day"]]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    aggregations = {metric: "sum"} | {label: "max" for label in labels}
+    out = rows.groupby(keys + ["currency"], as_index=False, sort=False).agg(aggregations)
+    order = [grain, metric] + keys[1:] + ["currency"]
+    return out.sort_values(order, ascending=[True, False] + [True] * (len(order) - 2), ignore_index=True)[columns]
+
+
+# --- plain-text tables ----------------------------------------------------------------------------
+
+
+def text_table(header: list[str], rows: list[list[str]], right: Sequence[int] = (), footer=()) -> str:
+    """Aligned columns (those in `right` right-aligned), with `footer` rows below a rule."""
+    widths = [max(len(str(r[i])) for r in [header, *rows, *footer]) for i in range(len(header))]
+
+    def line(cells) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    body = [line(header), *(line(r) for r in rows)]
+    if footer:
+        body += ["  ".join("-" * w for w in widths), *(line(r) for r in footer)]
+    return "\n".join(body)
+
+
+def cost_table(report: pd.DataFrame, metric: str) -> str:
+    """`report` (from cost_report) as aligned text with a total line per currency."""
+    header = list(report.columns)
+    at = header.index(metric)
+    rows = [[f"{v:,.2f}" if i == at else str(v) for i, v in enumerate(row)] for row in report.itertuples(index=False)]
+    totals = report.groupby("currency", sort=True)[metric].sum()
+    footer = [["total"] + [""] * (at - 1) + [f"{total:,.2f}", currency] for currency, total in totals.items()]
+    return text_table(header, rows, right=[at], footer=footer)
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+def read_password() -> tuple[str, bool]:
+    """The first line of stdin when stdin is not a terminal and not empty, else a generated password.
+
+    Returns the password and whether it was generated (and so must be shown).
+    """
+    if sys.stdin is not None and not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if line:
+            return line.rstrip("\r\n"), False
+    return users.generate_password(), True
+
+
+def shown_once(username: str, password: str) -> str:
+    return f"password: {password}\n(shown only this once; change it with: {PROG} users passwd {username})"
+
+
+def run_users_add(args) -> int:
+    open_store()
+    password, generated = read_password()
+    with db.session() as s:
+        user = users.add_user(
+            session=s, username=args.username, role=args.role, password=password, name=args.name, email=args.email
+        )
+        print(f"created user {user.username} ({user.role})")
+    if generated:
+        print(shown_once(args.username, password))
+    return 0
+
+
+def run_users_list(_args) -> int:
+    open_store()
+    with db.session() as s:
+        rows = [[u.username, u.role, u.name, f"{u.created_at:%Y-%m-%d %H:%M}"] for u in users.list_users(session=s)]
+    if not rows:
+        print(f"no users yet: `{PROG} bootstrap` creates the first admin", file=sys.stderr)
+        return 0
+    print(text_table(["username", "role", "name", "created (UTC)"], rows))
+    return 0
+
+
+def run_users_passwd(args) -> int:
+    open_store()
+    password, generated = read_password()
+    with db.session() as s:
+        users.set_password(session=s, username=args.username, password=password)
+    print(f"password of {args.username} changed")
+    if generated:
+        print(shown_once(args.username, password))
+    return 0

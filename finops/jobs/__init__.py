@@ -1,0 +1,70 @@
+"""The sidecar (`python -m finops.jobs`): one BlockingScheduler, the only process that writes on a schedule.
+
+`build_scheduler` says which jobs run when (tests inspect it without starting it), `tasks` holds the job
+functions, and `__main__` waits for the store, migrates it and runs the scheduler until SIGTERM or SIGINT.
+A new job is one function in `tasks` and one `add_job` here, with an explicit id.
+"""
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError
+
+from finops.data import db
+from finops.jobs import tasks
+from finops.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+
+
+def build_scheduler(settings: Settings) -> BlockingScheduler:
+    """The sidecar's scheduler (UTC) with every job added, not started."""
+    scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
+    scheduler.add_job(
+        tasks.heartbeat,
+        IntervalTrigger(seconds=settings.heartbeat_seconds, timezone="UTC"),
+        id="heartbeat",
+        name="heartbeat",
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),  # beat at once, not one interval after start
+    )
+    return scheduler
+
+
+def store_engine() -> Engine:
+    """The configured store's engine; StoreUnavailable when even the engine cannot be made."""
+    try:
+        return db.get_engine()
+    except (OSError, ArgumentError) as exc:  # a SQLite folder that cannot be made, a malformed URL
+        url = db.redact(get_settings().store_url)
+        raise db.StoreUnavailable(f"cannot open the store at {url}: {exc}") from exc
+
+
+def wait_for_store(timeout: float, stop: threading.Event | None = None, interval: float = 1.0) -> bool:
+    """Retry reaching the store for up to `timeout` seconds (or until `stop` is set); True once it answers."""
+    stop = stop or threading.Event()
+    deadline = time.monotonic() + timeout
+    retrying = False
+    while True:
+        try:
+            db.check_reachable(store_engine())
+            if retrying:
+                log.info("the store answers now")
+            return True
+        except db.StoreUnavailable as exc:
+            remaining = deadline - time.monotonic()
+            if stop.is_set():
+                return False
+            if remaining <= 0:
+                log.error("%s (gave up after %g s)", exc, timeout)
+                return False
+            if not retrying:
+                log.warning("%s; retrying for up to %g s", exc, timeout)
+                retrying = True
+            stop.wait(min(interval, remaining))

@@ -1,0 +1,81 @@
+"""`python -m finops.jobs`: wait for the store, migrate it, run the scheduler until SIGTERM or SIGINT.
+
+Exit codes: 0 after a signal, 1 when the store stays unreachable for FINOPS_STARTUP_WAIT_SECONDS.
+"""
+
+import logging
+import signal
+import sys
+import threading
+import time
+
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from finops.data import db
+from finops.jobs import build_scheduler, wait_for_store
+from finops.settings import Settings, get_settings
+
+log = logging.getLogger("finops.jobs")
+
+
+def configure_logging() -> None:
+    """INFO and above to stderr, one line each, UTC timestamps."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # a "Running job"/"executed successfully" pair per heartbeat is noise; job failures still log as ERROR
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def migrate(settings: Settings) -> bool:
+    """Bring the store to the newest schema; False (logged) when that fails on a store gone away."""
+    try:
+        db.init_db()
+    except (db.StoreUnavailable, OperationalError) as exc:
+        log.error("cannot migrate the store at %s: %s", db.redact(settings.store_url), exc)
+        return False
+    return True
+
+
+def main() -> int:
+    configure_logging()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        log.error(
+            "invalid settings: %s", "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        )
+        return 1
+    stop = threading.Event()
+    scheduler = None  # built once the store is ready, so a failed start logs nothing about jobs
+
+    def on_signal(signum, _frame) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    def on_started(_event) -> None:
+        if stop.is_set() and scheduler.running:  # the signal came while start() was on its way
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    ready = wait_for_store(settings.startup_wait_seconds, stop) and migrate(settings)
+    if ready and not stop.is_set():
+        scheduler = build_scheduler(settings)
+        scheduler.add_listener(on_started, EVENT_SCHEDULER_STARTED)
+        log.info("store %s ready; scheduler starting", db.redact(settings.store_url))
+        scheduler.start()
+    elif not stop.is_set():
+        return 1
+    log.info("stopped")
+    return 0
+
+
+raise SystemExit(main())
