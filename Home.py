@@ -25,16 +25,38 @@ if user is None:
 # "admins only" answer rather than a silent redirect; members just don't see them in the menu.
 cost_visibility = "visible" if user.is_admin else "hidden"
 cost_pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=user.is_admin,
-            visibility=cost_visibility),
-    st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview",
-            visibility=cost_visibility),
-    st.Page("pages/service_breakdown.py", title="Service Breakdown", icon=":material/pie_chart:",
-            url_path="service_breakdown", visibility=cost_visibility),
+    st.Page(
+        "pages/home.py",
+        title="Home",
+        icon=":material/home:",
+        url_path="home",
+        default=user.is_admin,
+        visibility=cost_visibility,
+    ),
+    st.Page(
+        "pages/overview.py",
+        title="Overview",
+        icon=":material/monitoring:",
+        url_path="overview",
+        visibility=cost_visibility,
+    ),
+    st.Page(
+        "pages/service_breakdown.py",
+        title="Service Breakdown",
+        icon=":material/pie_chart:",
+        url_path="service_breakdown",
+        visibility=cost_visibility,
+    ),
 ]
 account_pages = [
-    st.Page("pages/welcome.py", title="Welcome", icon=":material/waving_hand:", url_path="welcome",
-            default=not user.is_admin, visibility="hidden" if user.is_admin else "visible"),
+    st.Page(
+        "pages/welcome.py",
+        title="Welcome",
+        icon=":material/waving_hand:",
+        url_path="welcome",
+        default=not user.is_admin,
+        visibility="hidden" if user.is_admin else "visible",
+    ),
 ]
 page = st.navigation({"Costs": cost_pages, "Account": account_pages})
 

@@ -37,7 +37,8 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     if start.day == 1 and end.day == 1 and end > start:
         months = (end.year - start.year) * 12 + end.month - start.month
         return add_months(start, -months), start
-    if start.day == 1 and start.month == (end - timedelta(days=1)).month and end > start:
+    last = end - timedelta(days=1)
+    if start.day == 1 and (start.year, start.month) == (last.year, last.month) and end > start:
         prev = add_months(start, -1)
         return prev, min(prev + (end - start), start)
     return start - (end - start), start

@@ -15,9 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FINOPS_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Where the SQLite store and the generated cookie key live")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL of the store; empty means sqlite:///<data_dir>/finops.db"
-    )
+    database_url: str = Field("", description="SQLAlchemy URL of the store; empty means sqlite:///<data_dir>/finops.db")
     source: Literal["auto", "aws", "demo"] = Field(
         "auto", description="Cost source: aws, demo, or auto (aws when boto3 finds credentials, else demo)"
     )

@@ -55,7 +55,9 @@ else:
                 metric: st.column_config.NumberColumn("Cost", format="dollar"),
             },
         )
-        ui.csv_download(data.monthly_services, "monthly_by_service.csv", "Download monthly by service", "dl_monthly_svc")
+        ui.csv_download(
+            data.monthly_services, "monthly_by_service.csv", "Download monthly by service", "dl_monthly_svc"
+        )
 
 st.subheader(f"Daily spend, last 30 days (to {status.last_day:%b %d})")
 if data.daily_totals.empty:
@@ -65,6 +67,9 @@ else:
     st.dataframe(
         data.daily_totals,
         hide_index=True,
-        column_config={"day": st.column_config.DateColumn("Day"), metric: st.column_config.NumberColumn("Total", format="dollar")},
+        column_config={
+            "day": st.column_config.DateColumn("Day"),
+            metric: st.column_config.NumberColumn("Total", format="dollar"),
+        },
     )
     ui.csv_download(data.daily, "daily_by_service.csv", "Download daily by service", "dl_daily")

@@ -98,7 +98,16 @@ def monthly_costs(
         stmt = stmt.where(c.account_id.in_(list(accounts)))
     if services:
         stmt = stmt.where(c.service.in_(list(services)))
-    cols = ["month", "account_id", "account_name", "service", "currency", "unblended_micros", "amortized_micros", "days"]
+    cols = [
+        "month",
+        "account_id",
+        "account_name",
+        "service",
+        "currency",
+        "unblended_micros",
+        "amortized_micros",
+        "days",
+    ]
     return _dates(_frame(session, stmt, cols), "month")
 
 
@@ -168,10 +177,13 @@ def service_costs(*, session: Session, start: date, end: date) -> pd.DataFrame:
 def total_cost(*, session: Session, start: date, end: date) -> dict[str, float]:
     """Total of each metric over `[start, end)`: {"unblended_cost": ..., "amortized_cost": ...}."""
     c = CostDailyService.__table__.c
-    u, a = session.connection().execute(
-        select(func.sum(c.unblended_micros), func.sum(c.amortized_micros)).where(c.day >= start, c.day < end)
-    ).one()
-    return {"unblended_cost": micros_to_amount(u or 0), "amortized_cost": micros_to_amount(a or 0)}
+    u, a = (
+        session.connection()
+        .execute(select(func.sum(c.unblended_micros), func.sum(c.amortized_micros)).where(c.day >= start, c.day < end))
+        .one()
+    )
+    # int(): PostgreSQL's SUM(bigint) is numeric, which psycopg returns as Decimal
+    return {"unblended_cost": micros_to_amount(int(u or 0)), "amortized_cost": micros_to_amount(int(a or 0))}
 
 
 def currencies(*, session: Session) -> list[str]:

@@ -5,14 +5,14 @@ integer sums on SQLite and PostgreSQL alike; read functions turn them into `unbl
 `amortized_cost` floats in the currency.
 """
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def money() -> Column:

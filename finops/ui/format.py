@@ -6,7 +6,7 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 def money(value: float | None, currency: str = "USD", decimals: int = 0) -> str:
-    """"$12,345" style; an em dash for a missing value."""
+    """ "$12,345" style; an em dash for a missing value."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     symbol = SYMBOLS.get(currency)
@@ -16,7 +16,7 @@ def money(value: float | None, currency: str = "USD", decimals: int = 0) -> str:
 
 
 def pct(value: float | None, decimals: int = 1) -> str | None:
-    """"+3.2%" style; None for a missing value (st.metric then shows no delta)."""
+    """ "+3.2%" style; None for a missing value (st.metric then shows no delta)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return f"{value:+.{decimals}f}%"

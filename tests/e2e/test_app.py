@@ -1,7 +1,7 @@
 """Click through the real app in Chromium: log in, open every page, download a CSV, check role gating."""
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -52,7 +52,7 @@ def test_admin_logs_in_opens_every_page_and_downloads_a_csv(page: Page, app_url,
     info.value.save_as(path)
     csv = pd.read_csv(path)
     assert list(csv.columns) == ["service", "unblended_cost", "previous_unblended_cost", "change_pct", "share_pct"]
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     expected = seeded_sum(today - timedelta(days=30), today)
     assert csv["unblended_cost"].sum() == pytest.approx(expected, abs=0.01)
     assert csv["share_pct"].sum() == pytest.approx(100.0)

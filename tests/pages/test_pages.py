@@ -1,7 +1,7 @@
 """What the cost pages show, compared with the store itself (independent SQL over cost_daily)."""
 
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -12,7 +12,7 @@ from finops import costs
 from finops.data.tables import ForecastPoint, ForecastRun, Recommendation, RefreshRun
 from tests.pages.conftest import COST_PAGES, open_page
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = datetime.now(UTC).date()
 
 
 def money(value: float) -> str:
@@ -86,7 +86,9 @@ def test_home_reads_forecast_and_recommendations(seeded_store):
         s.commit()
         day, n = next_month, 0
         while day < costs.add_months(next_month, 1):
-            s.add(ForecastPoint(run_id=run.id, series="total", ds=day, yhat=1000.0 + n, yhat_lower=900, yhat_upper=1100))
+            s.add(
+                ForecastPoint(run_id=run.id, series="total", ds=day, yhat=1000.0 + n, yhat_lower=900, yhat_upper=1100)
+            )
             s.add(ForecastPoint(run_id=run.id, series="service:X", ds=day, yhat=5.0, yhat_lower=1, yhat_upper=9))
             day, n = day + timedelta(days=1), n + 1
         s.add(Recommendation(source="aws_rightsizing", kind="rightsize", estimated_monthly_savings=1234.5))
@@ -109,10 +111,14 @@ def test_overview_monthly_totals_equal_store(seeded_store, downloads):
         expected = store_sum(seeded_store, row.month, costs.add_months(row.month, 1))
         assert row.unblended_cost == pytest.approx(expected, abs=0.005)
     prev = totals["unblended_cost"].shift(1)
-    assert totals["mom_pct"].iloc[1:].tolist() == pytest.approx(((totals["unblended_cost"] - prev) / prev * 100).iloc[1:].tolist())
+    assert totals["mom_pct"].iloc[1:].tolist() == pytest.approx(
+        ((totals["unblended_cost"] - prev) / prev * 100).iloc[1:].tolist()
+    )
     by_service = at.dataframe[1].value
     assert "Other" in set(by_service["service"]) and by_service["service"].nunique() == 9
-    assert by_service.groupby("month")["unblended_cost"].sum().tolist() == pytest.approx(totals["unblended_cost"].tolist())
+    assert by_service.groupby("month")["unblended_cost"].sum().tolist() == pytest.approx(
+        totals["unblended_cost"].tolist()
+    )
     csv = pd.read_csv(io.BytesIO(downloads["monthly_totals.csv"]))
     assert csv["unblended_cost"].sum() == pytest.approx(totals["unblended_cost"].sum(), abs=0.01)
 
@@ -123,7 +129,9 @@ def test_overview_daily_spend_last_30_days(seeded_store):
     as_of = last_day(seeded_store)
     assert len(daily) == 30 and daily["day"].iloc[-1] == as_of
     for row in daily.tail(3).itertuples():
-        assert row.unblended_cost == pytest.approx(store_sum(seeded_store, row.day, row.day + timedelta(days=1)), abs=0.005)
+        assert row.unblended_cost == pytest.approx(
+            store_sum(seeded_store, row.day, row.day + timedelta(days=1)), abs=0.005
+        )
 
 
 def test_overview_account_filter_and_amortized_metric(seeded_store):
@@ -153,7 +161,9 @@ def test_service_breakdown_table_equals_store(seeded_store, downloads):
     assert table["unblended_cost"].is_monotonic_decreasing
     top = table.iloc[0]
     service = top["service"].replace("'", "''")
-    assert top["unblended_cost"] == pytest.approx(store_sum(seeded_store, start, end, where=f"AND service = '{service}'"), abs=0.005)
+    assert top["unblended_cost"] == pytest.approx(
+        store_sum(seeded_store, start, end, where=f"AND service = '{service}'"), abs=0.005
+    )
     prev = store_sum(seeded_store, start - timedelta(days=30), start, where=f"AND service = '{service}'")
     assert top["previous_unblended_cost"] == pytest.approx(prev, abs=0.005)
     assert at.metric[0].value == money(store_sum(seeded_store, start, end))

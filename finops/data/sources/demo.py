@@ -77,7 +77,9 @@ def anomalies(end: date) -> list[Anomaly]:
     """The anomalies injected into the demo organisation whose data ends on `end`."""
     return [
         Anomaly("spike", "111111111111", "AWS Lambda", end - timedelta(days=45), end - timedelta(days=45), 8.0),
-        Anomaly("level_shift", "222222222222", "Amazon Relational Database Service", end - timedelta(days=100), None, 1.6),
+        Anomaly(
+            "level_shift", "222222222222", "Amazon Relational Database Service", end - timedelta(days=100), None, 1.6
+        ),
         Anomaly("new_service", "555555555555", NEW_SERVICE, end - timedelta(days=20), None, 450.0),
     ]
 
