@@ -35,17 +35,17 @@ def nav(page: Page, name: str) -> None:
 
 def test_admin_logs_in_opens_every_page_and_downloads_a_csv(page: Page, app_url, seeded_sum, tmp_path):
     log_in(page, app_url, *ADMIN)
-    expect(page.get_by_text("Current Month Spend")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stMetricValue").first).to_contain_text("$")
     expect(page.get_by_text("Demo data").first).to_be_visible()
 
     nav(page, "Overview")
-    expect(page.get_by_role("heading", name="Monthly trend")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Monthly trend").first).to_be_visible(timeout=TIMEOUT)
     expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
 
     nav(page, "Service Breakdown")
-    expect(page.get_by_text("Total this period")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Total this period").first).to_be_visible(timeout=TIMEOUT)
     with page.expect_download(timeout=TIMEOUT) as info:
         page.get_by_role("button", name="Download service breakdown").click()
     path = tmp_path / info.value.suggested_filename
@@ -60,32 +60,32 @@ def test_admin_logs_in_opens_every_page_and_downloads_a_csv(page: Page, app_url,
 
     wait_for_login_cookie(page)
     page.reload()  # the login cookie re-authenticates without the form
-    expect(page.get_by_role("heading", name="Service Breakdown")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Service Breakdown").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_label("Password", exact=True)).to_have_count(0)
 
 
 def test_member_sees_no_cost_page_and_gets_admins_only_by_url(page: Page, app_url):
     log_in(page, app_url, *MEMBER)
-    expect(page.get_by_role("heading", name="Welcome, Max Member")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Welcome, Max Member").first).to_be_visible(timeout=TIMEOUT)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("link", name="Overview")).to_have_count(0)
     wait_for_login_cookie(page)
     page.goto(f"{app_url}/overview")
-    expect(page.get_by_text("Admins only")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Admins only").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stMetricValue")).to_have_count(0)
     expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(0)
 
 
 def test_wrong_password_shows_an_error(page: Page, app_url):
     log_in(page, app_url, ADMIN[0], "wrong-password")
-    expect(page.get_by_text("Username/password is incorrect")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Username/password is incorrect").first).to_be_visible(timeout=TIMEOUT)
 
 
 def test_overview_screenshot_is_not_blank(page: Page, app_url, tmp_path):
     """Screenshot of the Overview; with FINOPS_UPDATE_SCREENSHOT=1 it replaces docs/screenshot.png (README)."""
     page.set_viewport_size({"width": 1400, "height": 1000})
     log_in(page, app_url, *ADMIN)
-    expect(page.get_by_text("Current Month Spend")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
     nav(page, "Overview")
     expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
     page.wait_for_timeout(1500)

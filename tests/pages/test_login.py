@@ -50,3 +50,21 @@ def test_store_without_users_explains_how_to_create_one(store):
     at = open_page(None, username="")
     assert any("No users yet" in w.value for w in at.warning)
     assert len(at.text_input) == 0
+
+
+def test_unreachable_store_is_a_clear_message_without_the_password(monkeypatch, tmp_path):
+    from tests.conftest import use_store
+
+    use_store(monkeypatch, tmp_path, url="postgresql+psycopg://finops:s3cret@127.0.0.1:1/finops")
+    at = open_page(None, username="")
+    assert any("cannot open the store" in e.value and "***" in e.value for e in at.error)
+    assert not any("s3cret" in e.value for e in at.error)
+    assert len(at.text_input) == 0
+
+
+def test_store_without_schema_says_to_run_init(monkeypatch, tmp_path):
+    from tests.conftest import use_store
+
+    use_store(monkeypatch, tmp_path)
+    at = open_page(None, username="")
+    assert any("python -m finops init" in e.value for e in at.error)
