@@ -78,7 +78,7 @@ def home_kpis(*, session: Session, today: date, range_start: date, metric: str) 
         mtd = queries.total_cost(session=session, start=start, end=end)[metric]
         mtd_prev = queries.total_cost(session=session, start=p_start, end=p_end)[metric]
         mtd_start, change = start, costs.pct_change(mtd, mtd_prev)
-    monthly = queries.monthly_costs(session=session, start=range_start, end=this_month)
+    monthly = queries.monthly_summary(session=session, start=range_start, end=this_month)
     average, n_months = costs.average_monthly(monthly, metric, today) if len(monthly) else (None, 0)
     next_month = costs.add_months(today, 1)
     return Kpis(
@@ -120,8 +120,8 @@ def overview(
     top_n: int = 8,
 ) -> Overview:
     """Months in `[start_month, end_month)` and days in `[daily_start, daily_end)`, filtered."""
-    monthly = queries.monthly_costs(
-        session=session, start=start_month, end=end_month, accounts=accounts, services=services
+    monthly = queries.monthly_summary(
+        session=session, start=start_month, end=end_month, by=("service",), accounts=accounts, services=services
     )
     daily = queries.daily_costs(session=session, start=daily_start, end=daily_end, accounts=accounts, services=services)
     if monthly.empty:

@@ -23,7 +23,8 @@ METRICS = {"unblended": "unblended_cost", "amortized": "amortized_cost"}
 
 
 def _frame(session: Session, stmt, columns: list[str]) -> pd.DataFrame:
-    rows = session.connection().execute(stmt).all()
+    # plain tuples: pandas probes each record for array attributes, which is slow on SQLAlchemy Rows
+    rows = [tuple(r) for r in session.connection().execute(stmt)]
     frame = pd.DataFrame.from_records(rows, columns=columns)
     for metric in ("unblended", "amortized"):
         micros = f"{metric}_micros"
@@ -60,7 +61,10 @@ def loaded_sources(*, session: Session) -> list[str]:
 
 def coverage(*, session: Session) -> tuple[date | None, date | None]:
     """First and last day that hold cost data."""
-    lo, hi = session.exec(select(func.min(CostDaily.day), func.max(CostDaily.day))).one()
+    # two scalar subqueries: SQLite answers a lone min() or max() from the index in one seek, not both at once
+    lo, hi = session.exec(
+        select(select(func.min(CostDaily.day)).scalar_subquery(), select(func.max(CostDaily.day)).scalar_subquery())
+    ).one()
     to_date = lambda v: pd.Timestamp(v).date() if v is not None else None  # noqa: E731
     return to_date(lo), to_date(hi)
 
@@ -109,6 +113,40 @@ def monthly_costs(
         "days",
     ]
     return _dates(_frame(session, stmt, cols), "month")
+
+
+def monthly_summary(
+    *,
+    session: Session,
+    start: date,
+    end: date,
+    by: Sequence[str] = (),
+    accounts: Sequence[str] = (),
+    services: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Cost per month for months starting in `[start, end)`, grouped in SQL, also per service and/or account.
+
+    `by` holds "service" and/or "account". Returns month, [service], [account_id, account_name], currency,
+    unblended_cost, amortized_cost, sorted by those keys.
+    """
+    unknown = set(by) - {"service", "account"}
+    if unknown:
+        raise ValueError(f"cannot group monthly costs by {', '.join(sorted(unknown))}")
+    c = CostMonthly.__table__.c
+    keys = [c.month] + ([c.service] if "service" in by else []) + ([c.account_id] if "account" in by else [])
+    labels = [func.max(c.account_name)] if "account" in by else []
+    stmt = (
+        select(*keys, *labels, c.currency, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
+        .where(c.month >= start, c.month < end)
+        .group_by(*keys, c.currency)
+        .order_by(*keys, c.currency)
+    )
+    if accounts:
+        stmt = stmt.where(c.account_id.in_(list(accounts)))
+    if services:
+        stmt = stmt.where(c.service.in_(list(services)))
+    columns = [k.name for k in keys] + ["account_name"] * bool(labels) + ["currency"]
+    return _dates(_frame(session, stmt, [*columns, "unblended_micros", "amortized_micros"]), "month")
 
 
 def daily_costs(

@@ -47,7 +47,12 @@ class CostMonthly(SQLModel, table=True):
     """Monthly rollup per account and service, derived from cost_daily after each load."""
 
     __tablename__ = "cost_monthly"
-    __table_args__ = (Index("ix_cost_monthly_month", "month", "account_id", "service"),)
+    __table_args__ = (
+        Index("ix_cost_monthly_month", "month", "account_id", "service"),
+        # the account and service pickers read these instead of scanning the rollup
+        Index("ix_cost_monthly_account", "account_id", "account_name"),
+        Index("ix_cost_monthly_service", "service"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     month: date

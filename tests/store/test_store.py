@@ -442,6 +442,40 @@ def test_query_monthly_costs(small):
     assert rollup.loc[rollup["month"] == JAN, "estimated"].tolist() == [False, False, False]
 
 
+MONTHLY_SUMMARY_CASES = [
+    ((), {}, [(JAN, 17_000_000), (FEB, 7_500_001)]),
+    (
+        ("service",),
+        {},
+        [(JAN, EC2, 14_750_000), (JAN, S3, 2_250_000), (FEB, EC2, 8_000_001), (FEB, LAMBDA, -500_000)],
+    ),
+    (
+        ("account",),
+        {"services": [EC2]},
+        [(JAN, "A", "alpha", 10_750_000), (JAN, "B", "beta", 4_000_000), (FEB, "A", "alpha", 1_000_001),
+         (FEB, "B", "beta", 7_000_000)],
+    ),
+    (
+        ("service", "account"),
+        {"accounts": ["B"]},
+        [(JAN, EC2, "B", "beta", 4_000_000), (FEB, EC2, "B", "beta", 7_000_000), (FEB, LAMBDA, "B", "beta", -500_000)],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("by", "filters", "expected"), MONTHLY_SUMMARY_CASES)
+def test_query_monthly_summary_groups_in_sql(small, by, filters, expected):
+    engine, _ = small
+    keys = ["month"] + (["service"] if "service" in by else [])
+    keys += ["account_id", "account_name"] if "account" in by else []
+    with Session(engine) as s:
+        frame = queries.monthly_summary(session=s, start=JAN, end=MAR, by=by, **filters)
+        assert list(frame.columns) == [*keys, "currency", "unblended_cost", "amortized_cost"]
+        assert micros(frame, *keys, "unblended_cost") == expected
+        with pytest.raises(ValueError, match="region"):
+            queries.monthly_summary(session=s, start=JAN, end=MAR, by=("region",))
+
+
 def test_query_daily_costs(small):
     engine, _ = small
     cols = ["day", "service", "unblended_cost", "amortized_cost"]
