@@ -13,7 +13,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from finops.data.sources import CONTRACT_COLUMNS
-from finops.data.tables import CostDaily, CostDailyService, CostMonthly, RefreshRun, utcnow
+from finops.data.tables import (
+    CostAccount,
+    CostDaily,
+    CostDailyService,
+    CostMonthly,
+    CostMonthlyService,
+    CostService,
+    RefreshRun,
+    utcnow,
+)
 from finops.money import series_to_micros
 
 log = logging.getLogger(__name__)
@@ -190,6 +199,38 @@ def rebuild_rollups(conn: Connection, start: date, end: date) -> None:
             [s.day, s.service, s.currency, s.unblended_micros, s.amortized_micros], daily
         )
     )
+    _rebuild_monthly_service(conn, lo, hi)
+    _rebuild_catalogs(conn)
+
+
+def _rebuild_monthly_service(conn: Connection, lo: date, hi: date) -> None:
+    """Month x service totals over all accounts for months in `[lo, hi)`, from cost_monthly."""
+    m, ms = CostMonthly.__table__.c, CostMonthlyService.__table__.c
+    conn.execute(delete(CostMonthlyService).where(CostMonthlyService.month >= lo, CostMonthlyService.month < hi))
+    by_service = (
+        select(m.month, m.service, m.currency, func.sum(m.unblended_micros), func.sum(m.amortized_micros))
+        .where(m.month >= lo, m.month < hi)
+        .group_by(m.month, m.service, m.currency)
+    )
+    conn.execute(
+        insert(CostMonthlyService.__table__).from_select(
+            [ms.month, ms.service, ms.currency, ms.unblended_micros, ms.amortized_micros], by_service
+        )
+    )
+
+
+def _rebuild_catalogs(conn: Connection) -> None:
+    """The account and service pickers' lists, from the whole monthly rollup (small: one row per name)."""
+    m = CostMonthly.__table__.c
+    conn.execute(delete(CostAccount))
+    conn.execute(
+        insert(CostAccount.__table__).from_select(
+            ["account_id", "account_name"], select(m.account_id, func.max(m.account_name)).group_by(m.account_id)
+        )
+    )
+    conn.execute(delete(CostService))
+    services = select(CostMonthlyService.__table__.c.service).distinct()
+    conn.execute(insert(CostService.__table__).from_select(["service"], services))
 
 
 def replace_window(session: Session, source: str, start: date, end: date, rows: pd.DataFrame) -> RefreshRun:

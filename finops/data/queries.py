@@ -8,9 +8,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops.data.tables import (
+    CostAccount,
     CostDaily,
     CostDailyService,
     CostMonthly,
+    CostMonthlyService,
+    CostService,
     ForecastPoint,
     ForecastRun,
     Heartbeat,
@@ -71,15 +74,14 @@ def coverage(*, session: Session) -> tuple[date | None, date | None]:
 
 def accounts(*, session: Session) -> pd.DataFrame:
     """Known accounts: account_id, account_name."""
-    c = CostMonthly.__table__.c
-    stmt = select(c.account_id, func.max(c.account_name)).group_by(c.account_id).order_by(c.account_id)
-    return _frame(session, stmt, ["account_id", "account_name"])
+    c = CostAccount.__table__.c
+    return _frame(session, select(c.account_id, c.account_name).order_by(c.account_id), ["account_id", "account_name"])
 
 
 def services(*, session: Session) -> list[str]:
     """Known service names, sorted."""
-    c = CostMonthly.__table__.c
-    return [r[0] for r in session.connection().execute(select(c.service).distinct().order_by(c.service))]
+    c = CostService.__table__.c
+    return [r[0] for r in session.connection().execute(select(c.service).order_by(c.service))]
 
 
 def monthly_costs(
@@ -132,7 +134,9 @@ def monthly_summary(
     unknown = set(by) - {"service", "account"}
     if unknown:
         raise ValueError(f"cannot group monthly costs by {', '.join(sorted(unknown))}")
-    c = CostMonthly.__table__.c
+    # without accounts the month x service rollup is enough (and far smaller than cost_monthly)
+    per_account = "account" in by or bool(accounts)
+    c = CostMonthly.__table__.c if per_account else CostMonthlyService.__table__.c
     keys = [c.month] + ([c.service] if "service" in by else []) + ([c.account_id] if "account" in by else [])
     labels = [func.max(c.account_name)] if "account" in by else []
     stmt = (

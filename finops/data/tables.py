@@ -47,12 +47,7 @@ class CostMonthly(SQLModel, table=True):
     """Monthly rollup per account and service, derived from cost_daily after each load."""
 
     __tablename__ = "cost_monthly"
-    __table_args__ = (
-        Index("ix_cost_monthly_month", "month", "account_id", "service"),
-        # the account and service pickers read these instead of scanning the rollup
-        Index("ix_cost_monthly_account", "account_id", "account_name"),
-        Index("ix_cost_monthly_service", "service"),
-    )
+    __table_args__ = (Index("ix_cost_monthly_month", "month", "account_id", "service"),)
 
     id: int | None = Field(default=None, primary_key=True)
     month: date
@@ -65,6 +60,37 @@ class CostMonthly(SQLModel, table=True):
     amortized_micros: int = Field(sa_column=money())
     days: int = 0
     estimated: bool = False
+
+
+class CostMonthlyService(SQLModel, table=True):
+    """Monthly rollup per service over all accounts, derived from cost_monthly (unfiltered monthly views)."""
+
+    __tablename__ = "cost_monthly_service"
+    __table_args__ = (Index("ix_cost_monthly_service_month", "month", "service"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: date
+    service: str = Field(max_length=256)
+    currency: str = Field(default="USD", max_length=3)
+    unblended_micros: int = Field(sa_column=money())
+    amortized_micros: int = Field(sa_column=money())
+
+
+class CostAccount(SQLModel, table=True):
+    """Every account that has cost data, with one of its names (the greatest, if it changed): the account picker."""
+
+    __tablename__ = "cost_account"
+
+    account_id: str = Field(primary_key=True, max_length=64)
+    account_name: str = Field(default="", max_length=256)
+
+
+class CostService(SQLModel, table=True):
+    """Every service that has cost data (the service picker)."""
+
+    __tablename__ = "cost_service"
+
+    service: str = Field(primary_key=True, max_length=256)
 
 
 class CostDailyService(SQLModel, table=True):

@@ -80,3 +80,35 @@ def test_downgrade_to_base_then_upgrade(engine):
     command.upgrade(cfg, "head")
     assert current(engine) == head()
     assert schema_diff(engine) == []
+
+
+def test_0002_fills_the_new_rollups_from_a_0001_store(bare_engine):
+    from sqlalchemy import text
+
+    cfg = db.alembic_config(bare_engine)
+    command.upgrade(cfg, "0001")
+    rows = [  # month, account, name, service, unblended micros
+        ("2025-01-01", "A", "alpha", "EC2", 10),
+        ("2025-01-01", "B", "beta", "EC2", 5),
+        ("2025-02-01", "A", "alpha-renamed", "S3", 7),
+    ]
+    with bare_engine.begin() as conn:
+        for month, account, name, service, micros in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO cost_monthly (month, provider, account_id, account_name, service, currency, "
+                    "unblended_micros, amortized_micros, days, estimated) "
+                    "VALUES (:m, 'aws', :a, :n, :s, 'USD', :u, :u, 1, false)"
+                ),
+                {"m": date.fromisoformat(month), "a": account, "n": name, "s": service, "u": micros},
+            )
+    command.upgrade(cfg, "head")
+    with bare_engine.connect() as conn:
+        by_service = conn.execute(
+            text("SELECT month, service, unblended_micros FROM cost_monthly_service ORDER BY month, service")
+        ).all()
+        accounts = conn.execute(text("SELECT account_id, account_name FROM cost_account ORDER BY 1")).all()
+        services = conn.execute(text("SELECT service FROM cost_service ORDER BY 1")).all()
+    assert [(str(m)[:10], s, u) for m, s, u in by_service] == [("2025-01-01", "EC2", 15), ("2025-02-01", "S3", 7)]
+    assert [tuple(r) for r in accounts] == [("A", "alpha-renamed"), ("B", "beta")]
+    assert [r[0] for r in services] == ["EC2", "S3"]

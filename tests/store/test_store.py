@@ -11,9 +11,12 @@ from sqlmodel import Session
 from finops.data import db, load, queries
 from finops.data.sources import CONTRACT_COLUMNS, demo
 from finops.data.tables import (
+    CostAccount,
     CostDaily,
     CostDailyService,
     CostMonthly,
+    CostMonthlyService,
+    CostService,
     ForecastPoint,
     ForecastRun,
     Heartbeat,
@@ -58,6 +61,7 @@ SORT = {
     CostDaily: KEY,
     CostMonthly: ["month", "provider", "account_id", "service", "currency"],
     CostDailyService: ["day", "service", "currency"],
+    CostMonthlyService: ["month", "service", "currency"],
 }
 
 
@@ -71,7 +75,7 @@ def table(engine, tbl) -> pd.DataFrame:
 
 
 def snapshot(engine) -> dict[str, pd.DataFrame]:
-    return {t.__tablename__: table(engine, t) for t in (CostDaily, CostMonthly, CostDailyService)}
+    return {t.__tablename__: table(engine, t) for t in (CostDaily, CostMonthly, CostDailyService, CostMonthlyService, CostAccount, CostService)}
 
 
 def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
@@ -102,6 +106,16 @@ def assert_rollups_match_raw(engine) -> None:
     daily = table(engine, CostDailyService)
     want = raw.groupby(keys, as_index=False)[metrics].sum()
     pd.testing.assert_frame_equal(daily[[*keys, *metrics]], want, check_dtype=False)
+
+    keys = SORT[CostMonthlyService]
+    by_service = table(engine, CostMonthlyService)
+    want = raw.groupby(keys, as_index=False)[metrics].sum()
+    pd.testing.assert_frame_equal(by_service[[*keys, *metrics]], want, check_dtype=False)
+
+    accounts = table(engine, CostAccount).sort_values("account_id", ignore_index=True)
+    want = raw.groupby("account_id", as_index=False)["account_name"].max()
+    pd.testing.assert_frame_equal(accounts[["account_id", "account_name"]], want, check_dtype=False)
+    assert sorted(table(engine, CostService)["service"]) == sorted(raw["service"].unique())
 
 
 # ---------------------------------------------------------------------------------------------------------
