@@ -75,7 +75,8 @@ def table(engine, tbl) -> pd.DataFrame:
 
 
 def snapshot(engine) -> dict[str, pd.DataFrame]:
-    return {t.__tablename__: table(engine, t) for t in (CostDaily, CostMonthly, CostDailyService, CostMonthlyService, CostAccount, CostService)}
+    tables = (CostDaily, CostMonthly, CostDailyService, CostMonthlyService, CostAccount, CostService)
+    return {t.__tablename__: table(engine, t) for t in tables}
 
 
 def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
