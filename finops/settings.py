@@ -25,6 +25,17 @@ class Settings(BaseSettings):
     )
     cookie_name: str = Field("finops_auth", description="Name of the login cookie")
     cookie_expiry_days: float = Field(7, description="How long a login lasts")
+    aws_refresh_months_back: int = Field(
+        13, ge=0, le=13, description="Whole months before the current one that the first AWS refresh backfills"
+    )
+    aws_grace_days: int = Field(
+        3, ge=0, le=28, description="During the first N days of a month, refreshes also re-pull the previous month"
+    )
+    aws_max_requests_per_day: int = Field(
+        100, ge=0, description="Cap on billed Cost Explorer requests (USD 0.01 each) per UTC day"
+    )
+    aws_retry_mode: Literal["standard", "adaptive"] = Field("standard", description="botocore retry mode")
+    aws_max_attempts: int = Field(5, ge=1, description="botocore's total attempts per AWS call (first one included)")
     heartbeat_seconds: int = Field(30, description="How often the sidecar records that it is alive")
     startup_wait_seconds: float = Field(
         30, description="How long the sidecar retries reaching the store at startup before it gives up"

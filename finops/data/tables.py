@@ -7,7 +7,7 @@ integer sums on SQLite and PostgreSQL alike; read functions turn them into `unbl
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -192,3 +192,19 @@ class Recommendation(SQLModel, table=True):
     currency: str = Field(default="USD", max_length=3)
     status: str = Field(default="open", max_length=16, index=True)  # open | dismissed | done
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CeApiCall(SQLModel, table=True):
+    """One billed Cost Explorer request (USD 0.01 each), successful or not: the API spend and the daily cap."""
+
+    __tablename__ = "ce_api_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    called_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    operation: str = Field(max_length=64)
+    page: int = 1  # 1-based page of a paginated request
+    run_id: int | None = Field(default=None, foreign_key="refresh_run.id", index=True)
+    status: str = Field(default="ok", max_length=16)  # ok | error
+    error_code: str | None = Field(default=None, max_length=128)
+    retries: int = 0  # botocore's retry attempts inside this call (ResponseMetadata.RetryAttempts)
+    cost_usd: float = 0.01

@@ -1,0 +1,139 @@
+"""One refresh of the configured cost source: pull the window that can still change and replace it.
+
+`run_refresh` is what the sidecar's scheduled job and a manual "refresh now" call. Failures that happen
+before loading (credentials, network, the daily request cap, Cost Explorer errors) are recorded as a failed
+`refresh_run` with a one-line message, so the UI's freshness badge shows them, and raised as `RefreshError`.
+"""
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from finops.data import load
+from finops.data.sources import aws_ce, demo, resolve_source
+from finops.data.tables import CostDaily, RefreshRun, utcnow
+from finops.settings import Settings
+
+log = logging.getLogger(__name__)
+
+THROTTLING_CODES = {"ThrottlingException", "LimitExceededException", "Throttling", "TooManyRequestsException"}
+
+
+class RefreshError(RuntimeError):
+    """A refresh could not pull its data; the message is one human-readable line."""
+
+
+def describe_aws_error(exc: BaseException, settings: Settings) -> str:
+    """One line saying what went wrong talking to AWS and what to do about it."""
+    if isinstance(exc, aws_ce.BudgetExceeded):
+        return str(exc)
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return (
+            "no usable AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+            "or run on a host with an instance role)"
+        )
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url', '')}: check the network".strip()
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        message = (exc.response.get("Error", {}).get("Message") or "").strip().splitlines()
+        detail = f" ({message[0]})" if message else ""
+        if code in aws_ce.CREDENTIAL_CODES:
+            return f"AWS rejected the credentials: {code}{detail}; renew or replace them"
+        if code in {"AccessDeniedException", "AccessDenied"}:
+            return f"AWS denied Cost Explorer access: {code}{detail}; the role needs ce:GetCostAndUsage"
+        if code in THROTTLING_CODES:
+            return (
+                f"Cost Explorer kept throttling ({code}) after {settings.aws_max_attempts} attempts "
+                f"({settings.aws_retry_mode} retry mode); try again later"
+            )
+        return f"Cost Explorer error {code}{detail}"
+    if isinstance(exc, BotoCoreError):
+        return f"AWS call failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def failed_run(session: Session, source: str, start: date | None, end: date | None, message: str) -> RefreshRun:
+    """Record a refresh that failed before loading anything."""
+    session.rollback()
+    now = utcnow()
+    run = RefreshRun(
+        source=source,
+        status="failed",
+        started_at=now,
+        finished_at=now,
+        window_start=start,
+        window_end=end,
+        error=message[:2000],
+    )
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+def _last_loaded(session: Session, source: str) -> date | None:
+    """The end of the newest successful window of `source` (None: never loaded)."""
+    q = select(func.max(RefreshRun.window_end)).where(RefreshRun.source == source, RefreshRun.status == "ok")
+    return session.execute(q).scalar_one_or_none()
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def refresh_demo(session: Session, settings: Settings, today: date) -> RefreshRun:
+    """Regenerate the demo organisation up to yesterday and replace its rows (also any older demo tail)."""
+    end_day = today - timedelta(days=1)
+    rows = demo.generate(seed=settings.demo_seed, end=end_day)
+    start = rows["day"].min()
+    oldest = session.execute(select(func.min(CostDaily.day)).where(CostDaily.source == demo.SOURCE)).scalar()
+    if oldest is not None and oldest < start:
+        start = oldest
+    run = load.replace_window(session, demo.SOURCE, start, end_day + timedelta(days=1), rows)
+    session.refresh(run)
+    return run
+
+
+def refresh_aws(session: Session, settings: Settings, today: date, *, backfill: bool, clients=None) -> RefreshRun:
+    """Pull Cost Explorer's changeable window (or the whole backfill) and replace it in the store."""
+    last = None if backfill else _last_loaded(session, aws_ce.SOURCE)
+    start, end = aws_ce.refresh_window(today, has_data=last is not None, settings=settings, last_loaded=last)
+    recorder = aws_ce.Recorder(session, settings.aws_max_requests_per_day)
+    try:
+        ce, org = clients or aws_ce.make_clients(settings)
+        names = aws_ce.account_names(org)
+        rows = aws_ce.fetch_costs(ce, start, end, recorder=recorder, account_names=names)
+    except (BotoCoreError, ClientError, aws_ce.BudgetExceeded) as exc:
+        message = describe_aws_error(exc, settings)
+        run = failed_run(session, aws_ce.SOURCE, start, end, message)
+        recorder.attach(run.id)
+        log.warning("AWS refresh failed: %s", message)
+        raise RefreshError(message) from exc
+    run = load.replace_window(session, aws_ce.SOURCE, start, end, rows)
+    recorder.attach(run.id)
+    session.refresh(run)  # loaded, so the caller can read it after the session closes
+    return run
+
+
+def run_refresh(
+    session: Session, settings: Settings, *, backfill: bool = False, today: date | None = None, clients=None
+) -> RefreshRun:
+    """Refresh the configured source; returns the successful run, raises RefreshError on an AWS failure.
+
+    `clients` (ce, organizations) replaces the boto3 clients built from settings (tests use Stubber).
+    """
+    today = today or _utc_today()
+    source = resolve_source(settings)
+    if source == "demo":
+        return refresh_demo(session, settings, today)
+    return refresh_aws(session, settings, today, backfill=backfill, clients=clients)

@@ -1,0 +1,296 @@
+"""AWS Cost Explorer source: GetCostAndUsage DAILY by SERVICE and LINKED_ACCOUNT, into the cost contract.
+
+Every Cost Explorer request is billed (USD 0.01), so each one goes through a `Recorder` that writes a
+`ce_api_call` row and refuses a request past `aws_max_requests_per_day`. Amounts stay exact: Cost Explorer
+sends them as decimal text, kept here as `Decimal` so the loader converts them to micro-units without floats.
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from finops.data.sources import CONTRACT_COLUMNS
+from finops.data.tables import CeApiCall, utcnow
+from finops.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCE = "aws_ce"
+PROVIDER = "aws"
+PRICE_USD = 0.01  # per GetCostAndUsage (and other Cost Explorer API) request
+CE_REGION = "us-east-1"  # Cost Explorer's one endpoint
+METRICS = ["UnblendedCost", "AmortizedCost"]
+GROUP_BY = [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]
+DEFAULT_GROUP_KEYS = ("SERVICE", "LINKED_ACCOUNT")
+ORG_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "AWSOrganizationsNotInUseException",
+    "UnauthorizedOperation",
+}
+
+
+class BudgetExceeded(RuntimeError):
+    """A Cost Explorer request would pass the daily cap (`aws_max_requests_per_day`)."""
+
+
+# --- parsing (pure) ------------------------------------------------------------------------------
+
+
+def _amount(metrics: dict, name: str) -> tuple[Decimal, str | None]:
+    """A metric's exact amount and unit; a missing or unreadable metric counts 0."""
+    metric = metrics.get(name) if isinstance(metrics, dict) else None
+    if not isinstance(metric, dict):
+        return Decimal(0), None
+    try:
+        value = Decimal(str(metric.get("Amount", "0")).strip() or "0")
+    except InvalidOperation:
+        log.warning("unreadable %s amount %r counted as 0", name, metric.get("Amount"))
+        value = Decimal(0)
+    return value, metric.get("Unit") or None
+
+
+def group_keys_of(response: dict) -> tuple[str, ...]:
+    """The dimension keys of a response's groups, in order (GroupDefinitions), else SERVICE, LINKED_ACCOUNT."""
+    defs = response.get("GroupDefinitions") or []
+    keys = tuple(d.get("Key", "") for d in defs if isinstance(d, dict))
+    return keys or DEFAULT_GROUP_KEYS
+
+
+def dimension_names(response: dict) -> dict[str, str]:
+    """Account names Cost Explorer itself attaches to LINKED_ACCOUNT values (DimensionValueAttributes)."""
+    names = {}
+    for item in response.get("DimensionValueAttributes") or []:
+        value = item.get("Value")
+        desc = (item.get("Attributes") or {}).get("description")
+        if value and desc:
+            names[value] = desc
+    return names
+
+
+def parse_results(
+    results_by_time: Iterable[dict],
+    *,
+    account_names: dict[str, str],
+    group_keys: Sequence[str] = DEFAULT_GROUP_KEYS,
+) -> pd.DataFrame:
+    """Rows of the cost contract from Cost Explorer's `ResultsByTime`, amounts as exact `Decimal`.
+
+    One row per (period, group); the period's start day is the row's day. Unknown keys are ignored, an
+    empty `Groups` gives no rows, a group missing a metric counts 0 for it, `Estimated` is carried over.
+    Accounts without a name in `account_names` are named by their id.
+    """
+    keys = list(group_keys)
+    records = []
+    for period in results_by_time or []:
+        start = (period.get("TimePeriod") or {}).get("Start")
+        if not start:
+            continue
+        day = date.fromisoformat(start[:10])
+        estimated = bool(period.get("Estimated", False))
+        for group in period.get("Groups") or []:
+            values = dict(zip(keys, group.get("Keys") or [], strict=False))
+            metrics = group.get("Metrics") or {}
+            unblended, unit_u = _amount(metrics, "UnblendedCost")
+            amortized, unit_a = _amount(metrics, "AmortizedCost")
+            account = values.get("LINKED_ACCOUNT", "")
+            records.append(
+                {
+                    "day": day,
+                    "provider": PROVIDER,
+                    "account_id": account,
+                    "account_name": account_names.get(account) or account,
+                    "service": values.get("SERVICE", ""),
+                    "region": values.get("REGION", ""),
+                    "unblended_cost": unblended,
+                    "amortized_cost": amortized,
+                    "currency": unit_u or unit_a or "USD",
+                    "estimated": estimated,
+                }
+            )
+    frame = pd.DataFrame.from_records(records, columns=CONTRACT_COLUMNS)
+    for col in ("unblended_cost", "amortized_cost"):
+        frame[col] = frame[col].astype(object)
+    return frame
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def _retries(meta_holder: dict | None) -> int:
+    meta = (meta_holder or {}).get("ResponseMetadata") or {}
+    return int(meta.get("RetryAttempts") or 0)
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+class Recorder:
+    """Records every Cost Explorer request in `ce_api_call` and enforces the daily cap before sending one.
+
+    Rows are committed as they are written (spend is a fact even if the refresh later fails); `attach`
+    links this recorder's rows to the refresh run once it exists.
+    """
+
+    def __init__(self, session: Session, max_per_day: int, *, now: Callable[[], datetime] = utcnow):
+        self.session = session
+        self.max_per_day = max_per_day
+        self.now = now
+        self.ids: list[int] = []
+
+    def used_today(self) -> int:
+        """Requests already recorded today (UTC), failed ones included."""
+        midnight = datetime.combine(self.now().astimezone(UTC).date(), time(0), tzinfo=UTC)
+        count = select(func.count()).select_from(CeApiCall).where(CeApiCall.called_at >= midnight)
+        return int(self.session.execute(count).scalar_one())
+
+    def check(self) -> None:
+        used = self.used_today()
+        if used >= self.max_per_day:
+            raise BudgetExceeded(
+                f"daily cap of {self.max_per_day} Cost Explorer requests reached ({used} made today, "
+                f"USD {PRICE_USD:.2f} each); refresh stopped without spending more "
+                "(raise FINOPS_AWS_MAX_REQUESTS_PER_DAY or wait until tomorrow, UTC)"
+            )
+
+    def _write(self, operation: str, page: int, *, status: str, error_code: str | None, retries: int) -> None:
+        row = CeApiCall(
+            called_at=self.now(),
+            operation=operation,
+            page=page,
+            status=status,
+            error_code=error_code,
+            retries=retries,
+            cost_usd=PRICE_USD if status == "ok" else 0.0,
+        )
+        self.session.add(row)
+        self.session.commit()
+        self.ids.append(row.id)
+
+    def call(self, operation: str, page: int, send: Callable[..., dict], **params) -> dict:
+        """Check the cap, send one request, record it (ok or error), return the response."""
+        self.check()
+        try:
+            response = send(**params)
+        except (ClientError, BotoCoreError) as exc:
+            holder = exc.response if isinstance(exc, ClientError) else None
+            self._write(operation, page, status="error", error_code=_error_code(exc), retries=_retries(holder))
+            raise
+        self._write(operation, page, status="ok", error_code=None, retries=_retries(response))
+        return response
+
+    def attach(self, run_id: int | None) -> None:
+        """Link this recorder's rows to the refresh run `run_id`."""
+        if run_id is None or not self.ids:
+            return
+        self.session.execute(update(CeApiCall).where(CeApiCall.id.in_(self.ids)).values(run_id=run_id))
+        self.session.commit()
+
+
+def fetch_costs(
+    client, start: date, end: date, *, recorder: Recorder, account_names: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Daily cost rows for `[start, end)` from GetCostAndUsage, following NextPageToken (CE has no paginator)."""
+    params = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Granularity": "DAILY",
+        "Metrics": list(METRICS),
+        "GroupBy": [dict(g) for g in GROUP_BY],
+    }
+    names = dict(account_names or {})
+    frames = []
+    page, token = 1, None
+    while True:
+        request = dict(params, NextPageToken=token) if token else params
+        response = recorder.call("GetCostAndUsage", page, client.get_cost_and_usage, **request)
+        for account, name in dimension_names(response).items():
+            names.setdefault(account, name)
+        frames.append((response.get("ResultsByTime") or [], group_keys_of(response)))
+        token = response.get("NextPageToken")
+        if not token:
+            break
+        page += 1
+    parts = [parse_results(rbt, account_names=names, group_keys=keys) for rbt, keys in frames]
+    return pd.concat(parts, ignore_index=True) if parts else parse_results([], account_names=names)
+
+
+def account_names(org_client) -> dict[str, str]:
+    """Account id -> name from AWS Organizations; {} (and a logged note) when not permitted or not in use."""
+    names: dict[str, str] = {}
+    try:
+        for page in org_client.get_paginator("list_accounts").paginate():
+            for account in page.get("Accounts", []):
+                names[account["Id"]] = account.get("Name") or account["Id"]
+    except ClientError as exc:
+        code = _error_code(exc)
+        if code in ORG_DENIED:
+            log.info("AWS Organizations not readable (%s): accounts are shown by id", code)
+            return {}
+        if code in CREDENTIAL_CODES:
+            raise
+        log.warning("AWS Organizations list_accounts failed (%s): accounts are shown by id", code)
+        return {}
+    return names
+
+
+CREDENTIAL_CODES = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "RequestExpired",
+}
+
+
+# --- windows and clients -------------------------------------------------------------------------
+
+
+def _month_start(day: date, months_back: int = 0) -> date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def refresh_window(
+    today: date, *, has_data: bool, settings: Settings, last_loaded: date | None = None
+) -> tuple[date, date]:
+    """The days `[start, end)` a refresh pulls; `end` is today (exclusive: data through yesterday).
+
+    Backfill (no data yet): from the first day of the month `aws_refresh_months_back` months back.
+    Steady: the open month, plus the previous month during its first `aws_grace_days` days (Cost Explorer
+    still restates a closed month for a few days). `last_loaded` (the end of the last loaded window), when
+    older than that start, pulls the gap too, from its month on.
+    """
+    end = today
+    if not has_data:
+        return _month_start(today, settings.aws_refresh_months_back), end
+    start = _month_start(today, 1 if today.day <= settings.aws_grace_days else 0)
+    if start >= end:  # the 1st with no grace days: close the previous month at least
+        start = _month_start(today - timedelta(days=1))
+    if last_loaded is not None and last_loaded < start:
+        start = max(_month_start(last_loaded), _month_start(today, settings.aws_refresh_months_back))
+    return start, end
+
+
+def make_clients(settings: Settings):
+    """(ce, organizations) boto3 clients; endpoints and credentials come from boto3's own configuration."""
+    import boto3
+    from botocore.config import Config
+
+    # total_max_attempts counts the first attempt (botocore's "max_attempts" counts only the retries)
+    retries = {"mode": settings.aws_retry_mode, "total_max_attempts": settings.aws_max_attempts}
+    config = Config(retries=retries)
+    session = boto3.Session()
+    ce = session.client("ce", region_name=CE_REGION, config=config)
+    org = session.client("organizations", region_name=CE_REGION, config=config)
+    return ce, org

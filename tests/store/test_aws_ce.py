@@ -1,0 +1,400 @@
+"""The aws_ce source end to end: real boto3 against a moto server, and botocore's Stubber for the errors."""
+
+import socket
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import NoCredentialsError
+from botocore.stub import Stubber
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from finops.data.refresh import RefreshError, run_refresh
+from finops.data.sources import aws_ce
+from finops.data.tables import CeApiCall, CostDaily, CostMonthly, RefreshRun
+from finops.money import amount_to_micros
+from finops.settings import get_settings
+
+TODAY = date(2026, 11, 4)  # past the grace days: the steady window is [2026-11-01, 2026-11-04)
+DAYS = ["2026-11-01", "2026-11-02", "2026-11-03"]
+ACCOUNTS = ["111111111111", "222222222222"]
+SERVICES = ["Amazon Elastic Compute Cloud - Compute", "Amazon Simple Storage Service", "Tax"]
+
+
+def amount(i: int) -> str:
+    """Awkward amounts: many decimals, some negative (credits)."""
+    value = Decimal(i * 7919 % 100_003) / Decimal(1000) + Decimal("0.0000001234")
+    return str(-value if i % 5 == 0 else value)
+
+
+def served() -> list[dict]:
+    """3 days x 2 accounts x 3 services as DAILY ResultsByTime periods."""
+    out, i = [], 1
+    for day in DAYS:
+        groups = []
+        for account in ACCOUNTS:
+            for service in SERVICES:
+                groups.append(
+                    {
+                        "Keys": [service, account],
+                        "Metrics": {
+                            "UnblendedCost": {"Amount": amount(i), "Unit": "USD"},
+                            "AmortizedCost": {"Amount": amount(i + 1000), "Unit": "USD"},
+                        },
+                    }
+                )
+                i += 1
+        end = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+        out.append({"TimePeriod": {"Start": day, "End": end}, "Total": {}, "Groups": groups, "Estimated": True})
+    return out
+
+
+def pages(periods: list[dict]) -> list[dict]:
+    """One period per page, chained by NextPageToken."""
+    result = []
+    for n, p in enumerate(periods):
+        page = {
+            "GroupDefinitions": [
+                {"Type": "DIMENSION", "Key": "SERVICE"},
+                {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
+            ],
+            "ResultsByTime": [p],
+            "DimensionValueAttributes": [],
+        }
+        if n < len(periods) - 1:
+            page["NextPageToken"] = f"p{n + 2}"
+        result.append(page)
+    return result
+
+
+def expected_micros(periods: list[dict]) -> dict[tuple, tuple[int, int]]:
+    return {
+        (date.fromisoformat(p["TimePeriod"]["Start"]), g["Keys"][1], g["Keys"][0]): (
+            amount_to_micros(g["Metrics"]["UnblendedCost"]["Amount"]),
+            amount_to_micros(g["Metrics"]["AmortizedCost"]["Amount"]),
+        )
+        for p in periods
+        for g in p["Groups"]
+    }
+
+
+def stored_micros(engine) -> dict[tuple, tuple[int, int]]:
+    with Session(engine) as s:
+        rows = s.exec(select(CostDaily).where(CostDaily.source == aws_ce.SOURCE)).scalars().all()
+        return {(r.day, r.account_id, r.service): (r.unblended_micros, r.amortized_micros) for r in rows}
+
+
+def api_calls(engine) -> list[CeApiCall]:
+    with Session(engine) as s:
+        return list(s.exec(select(CeApiCall).order_by(CeApiCall.id)).scalars().all())
+
+
+def runs(engine) -> list[RefreshRun]:
+    with Session(engine) as s:
+        return list(s.exec(select(RefreshRun).order_by(RefreshRun.id)).scalars().all())
+
+
+# --- against a moto server -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_store(store, moto_url, monkeypatch):
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    monkeypatch.setenv("FINOPS_AWS_MAX_ATTEMPTS", "1")  # moto answers unimplemented calls with 500s
+    get_settings.cache_clear()
+    yield store
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+
+
+def queue(url: str, results: list[dict]) -> None:
+    r = requests.post(f"{url}/moto-api/static/ce/cost-and-usage-results", json={"results": results}, timeout=10)
+    r.raise_for_status()
+
+
+def test_moto_multi_page_refresh_stores_exactly_what_was_served(aws_store, moto_url):
+    periods = served()
+    queue(moto_url, pages(periods))
+    with Session(aws_store) as s:
+        run = run_refresh(s, get_settings(), today=TODAY)
+    assert run.status == "ok" and run.rows == 18
+    # the first refresh backfills 13 months plus the open one (moto serves only what was queued)
+    assert (run.window_start, run.window_end) == (date(2025, 10, 1), TODAY)
+    assert stored_micros(aws_store) == expected_micros(periods)
+    with Session(aws_store) as s:  # rollups follow, to the micro
+        monthly = s.execute(select(func.sum(CostMonthly.unblended_micros))).scalar_one()
+        names = set(s.execute(select(CostDaily.account_name)).scalars())
+        assert s.execute(select(func.count()).where(CostDaily.estimated.is_(False))).scalar_one() == 0
+    assert monthly == sum(u for u, _ in expected_micros(periods).values())
+    assert names == set(ACCOUNTS)  # moto has no organization: ids are the names
+
+    calls = api_calls(aws_store)
+    assert [(c.operation, c.page, c.status, c.run_id) for c in calls] == [
+        ("GetCostAndUsage", n, "ok", run.id) for n in (1, 2, 3)
+    ]
+    assert sum(c.cost_usd for c in calls) == pytest.approx(0.03)
+    assert all(c.called_at.date() == datetime.now(UTC).date() for c in calls)
+
+    # the same refresh again (moto serves the same bodies the same results): same data, 3 more calls
+    with Session(aws_store) as s:
+        again = run_refresh(s, get_settings(), today=TODAY, backfill=True)
+    assert again.status == "ok" and again.id != run.id
+    assert stored_micros(aws_store) == expected_micros(periods)
+    assert len(api_calls(aws_store)) == 6
+
+
+def test_moto_later_refresh_replaces_only_the_open_window(aws_store, moto_url):
+    periods = served()
+    october = [dict(p, TimePeriod={"Start": "2026-10-15", "End": "2026-10-16"}, Estimated=False) for p in periods[:1]]
+    queue(moto_url, [{"ResultsByTime": october + periods[:1]}])  # the backfill: a closed day and Nov 1st
+    with Session(aws_store) as s:
+        run_refresh(s, get_settings(), today=TODAY)
+    restated = [dict(p, Groups=p["Groups"][:2]) for p in periods]  # November restated: fewer groups
+    queue(moto_url, pages(restated))
+    with Session(aws_store) as s:
+        run = run_refresh(s, get_settings(), today=TODAY)
+    assert (run.window_start, run.window_end) == (date(2026, 11, 1), TODAY)
+    stored = stored_micros(aws_store)
+    assert {k: v for k, v in stored.items() if k[0] >= date(2026, 11, 1)} == expected_micros(restated)
+    october_rows = {k: v for k, v in stored.items() if k[0] < date(2026, 11, 1)}
+    assert october_rows == {(date(2026, 10, 15), *k[1:]): v for k, v in expected_micros(periods[:1]).items()}
+
+
+# --- Stubber -------------------------------------------------------------------------------------
+
+
+def stubbed_clients():
+    kw = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    ce = boto3.client("ce", config=Config(retries={"mode": "standard", "max_attempts": 1}), **kw)
+    org = boto3.client("organizations", **kw)
+    return ce, org
+
+
+@pytest.fixture
+def aws_settings(store, monkeypatch):
+    monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+REQUEST = {
+    "TimePeriod": {"Start": "2025-10-01", "End": "2026-11-04"},
+    "Granularity": "DAILY",
+    "Metrics": ["UnblendedCost", "AmortizedCost"],
+    "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}],
+}
+
+
+def test_stubbed_pagination_and_organizations_names(store, aws_settings):
+    ce, org = stubbed_clients()
+    periods = served()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response(
+            "list_accounts", {"Accounts": [{"Id": ACCOUNTS[0], "Name": "prod-core"}], "NextToken": "t"}, {}
+        )
+        org_stub.add_response("list_accounts", {"Accounts": [{"Id": ACCOUNTS[1], "Name": "data"}]}, {"NextToken": "t"})
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": periods[:2], "NextPageToken": "tok2"}, REQUEST)
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": periods[2:]}, {**REQUEST, "NextPageToken": "tok2"})
+        with Session(store) as s:
+            run = run_refresh(s, aws_settings, today=TODAY, clients=(ce, org))
+        ce_stub.assert_no_pending_responses()
+        org_stub.assert_no_pending_responses()
+    assert run.rows == 18
+    assert stored_micros(store) == expected_micros(periods)
+    with Session(store) as s:
+        names = dict(s.execute(select(CostDaily.account_id, CostDaily.account_name).distinct()).all())
+    assert names == {ACCOUNTS[0]: "prod-core", ACCOUNTS[1]: "data"}
+    assert [c.page for c in api_calls(store)] == [1, 2]
+
+
+def test_organizations_access_denied_uses_account_ids(store, aws_settings):
+    ce, org = stubbed_clients()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_client_error("list_accounts", service_error_code="AccessDeniedException", http_status_code=400)
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": served()}, REQUEST)
+        with Session(store) as s:
+            run = run_refresh(s, aws_settings, today=TODAY, clients=(ce, org))
+    assert run.status == "ok"
+    with Session(store) as s:
+        names = dict(s.execute(select(CostDaily.account_id, CostDaily.account_name).distinct()).all())
+    assert names == {a: a for a in ACCOUNTS}
+
+
+def test_throttling_is_recorded_and_fails_cleanly(store, aws_settings):
+    # Stubber answers before botocore's retry handler runs, so a stubbed ThrottlingException is the error
+    # left after retries: the call is recorded as an error and the refresh fails with a clear message.
+    ce, org = stubbed_clients()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_client_error(
+            "get_cost_and_usage",
+            service_error_code="ThrottlingException",
+            http_status_code=400,
+            expected_params=REQUEST,
+        )
+        with Session(store) as s, pytest.raises(RefreshError, match="throttling"):
+            run_refresh(s, aws_settings, today=TODAY, clients=(ce, org))
+    (call,) = api_calls(store)
+    assert (call.status, call.error_code, call.cost_usd) == ("error", "ThrottlingException", 0.0)
+    (run,) = runs(store)
+    assert run.status == "failed" and "ThrottlingException" in run.error and call.run_id == run.id
+
+
+def test_daily_cap_refuses_before_the_request(store, monkeypatch):
+    monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    monkeypatch.setenv("FINOPS_AWS_MAX_REQUESTS_PER_DAY", "2")
+    get_settings.cache_clear()
+    settings = get_settings()
+    ce, org = stubbed_clients()
+    periods = served()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": periods[:1], "NextPageToken": "a"}, REQUEST)
+        ce_stub.add_response(
+            "get_cost_and_usage",
+            {"ResultsByTime": periods[1:2], "NextPageToken": "b"},
+            {**REQUEST, "NextPageToken": "a"},
+        )
+        with Session(store) as s, pytest.raises(RefreshError, match="daily cap of 2"):
+            run_refresh(s, settings, today=TODAY, clients=(ce, org))
+        ce_stub.assert_no_pending_responses()  # the third page was never requested
+    assert [c.status for c in api_calls(store)] == ["ok", "ok"]
+    (run,) = runs(store)
+    assert run.status == "failed" and "daily cap" in run.error
+    assert stored_micros(store) == {}  # nothing half-loaded
+
+
+def test_no_credentials_fails_cleanly_and_keeps_previous_data(store, aws_settings):
+    ce, org = stubbed_clients()
+    periods = served()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": periods}, REQUEST)
+        with Session(store) as s:
+            run_refresh(s, aws_settings, today=TODAY, clients=(ce, org))
+    before = stored_micros(store)
+
+    class NoCreds:
+        def get_paginator(self, _name):
+            raise NoCredentialsError()
+
+    with Session(store) as s, pytest.raises(RefreshError, match="no usable AWS credentials") as err:
+        run_refresh(s, aws_settings, today=TODAY + timedelta(days=1), clients=(ce, NoCreds()))
+    assert "\n" not in str(err.value)
+    last = runs(store)[-1]
+    assert last.status == "failed" and last.error == str(err.value)
+    assert stored_micros(store) == before
+
+
+def test_no_credentials_with_real_boto3(store, aws_settings, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with Session(store) as s, pytest.raises(RefreshError, match="no usable AWS credentials"):
+        run_refresh(s, aws_settings, today=TODAY)
+    assert runs(store)[-1].status == "failed"
+
+
+def throttle_first(times: int):
+    """A before-send hook answering the first `times` attempts with a ThrottlingException (then the server)."""
+    from botocore.awsrequest import AWSResponse
+
+    state = {"left": times}
+
+    class Raw:
+        def stream(self, **_kw):
+            yield b""
+
+    def handler(request, **_kw):
+        if state["left"] <= 0:
+            return None
+        state["left"] -= 1
+        body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "r"}
+        response = AWSResponse(request.url, 400, headers, Raw())
+        response._content = body
+        return response
+
+    return handler
+
+
+def test_moto_throttling_retried_by_botocore_and_recorded(aws_store, moto_url, monkeypatch):
+    monkeypatch.setenv("FINOPS_AWS_MAX_ATTEMPTS", "3")
+    get_settings.cache_clear()
+    settings = get_settings()
+    ce, org = aws_ce.make_clients(settings)
+    ce.meta.events.register("before-send.ce.GetCostAndUsage", throttle_first(1))
+    queue(moto_url, [{"ResultsByTime": served()}])
+    with Session(aws_store) as s:
+        run = run_refresh(s, settings, today=TODAY, clients=(ce, org))
+    assert run.status == "ok" and run.rows == 18
+    (call,) = api_calls(aws_store)
+    assert (call.status, call.retries) == ("ok", 1)
+
+
+def test_moto_throttling_past_max_attempts_fails_cleanly(aws_store, moto_url, monkeypatch):
+    monkeypatch.setenv("FINOPS_AWS_MAX_ATTEMPTS", "2")
+    get_settings.cache_clear()
+    settings = get_settings()
+    ce, org = aws_ce.make_clients(settings)
+    ce.meta.events.register("before-send.ce.GetCostAndUsage", throttle_first(5))
+    with Session(aws_store) as s, pytest.raises(RefreshError, match="throttling .*after 2 attempts"):
+        run_refresh(s, settings, today=TODAY, clients=(ce, org))
+    (call,) = api_calls(aws_store)
+    assert (call.status, call.error_code, call.retries) == ("error", "ThrottlingException", 1)  # 2 attempts
+
+
+def test_demo_refresh_regenerates_up_to_yesterday(store):
+    settings = get_settings()  # FINOPS_SOURCE=demo from the store fixture
+    with Session(store) as s:
+        first = run_refresh(s, settings, today=date(2026, 11, 20))
+        assert first.source == "demo" and first.window_end == date(2026, 11, 20)
+        first_start = first.window_start
+    with Session(store) as s:
+        second = run_refresh(s, settings, today=date(2026, 11, 21))
+    assert second.window_end == date(2026, 11, 21) and second.window_start == first_start
+    with Session(store) as s:
+        last = s.execute(select(func.max(CostDaily.day))).scalar_one()
+        first_day = s.execute(select(func.min(CostDaily.day))).scalar_one()
+    assert last == date(2026, 11, 20) and first_day == second.window_start
+
+
+def test_recorder_counts_only_todays_calls(engine):
+    """The cap counts rows since midnight UTC, on SQLite and PostgreSQL."""
+    now = datetime(2026, 11, 4, 0, 30, tzinfo=UTC)
+    with Session(engine) as s:
+        s.add(CeApiCall(called_at=now - timedelta(hours=1), operation="GetCostAndUsage"))  # yesterday
+        s.commit()
+        recorder = aws_ce.Recorder(s, 2, now=lambda: now)
+        assert recorder.used_today() == 0
+        assert recorder.call("GetCostAndUsage", 1, lambda **_kw: {"ResultsByTime": []}) == {"ResultsByTime": []}
+        recorder.call("GetCostAndUsage", 2, lambda **_kw: {})
+        with pytest.raises(aws_ce.BudgetExceeded, match="daily cap of 2"):
+            recorder.call("GetCostAndUsage", 3, lambda **_kw: pytest.fail("sent past the cap"))
+        calls = list(s.exec(select(CeApiCall).order_by(CeApiCall.id)).scalars())
+    assert [c.page for c in calls] == [1, 1, 2]
+    assert calls[-1].called_at.replace(tzinfo=UTC) == now
