@@ -208,3 +208,75 @@ class CeApiCall(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=128)
     retries: int = 0  # botocore's retry attempts inside this call (ResponseMetadata.RetryAttempts)
     cost_usd: float = 0.01
+
+
+class RefreshRequest(SQLModel, table=True):
+    """A refresh asked for by a person (UI button, CLI); the sidecar takes it within seconds."""
+
+    __tablename__ = "refresh_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    requested_at: datetime = Field(default_factory=utcnow)
+    requested_by: str = Field(default="", max_length=64)
+    backfill: bool = False
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | running | done | failed
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    run_id: int | None = Field(default=None, foreign_key="refresh_run.id")
+    error: str | None = None
+
+
+class CeFeature(SQLModel, table=True):
+    """The last outcome of each once-a-day Cost Explorer call (forecast, anomalies, recommendations)."""
+
+    __tablename__ = "ce_feature"
+
+    operation: str = Field(primary_key=True, max_length=64)  # e.g. GetCostForecast
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    status: str = Field(default="never", max_length=16)  # never | ok | not_permitted | error
+    message: str | None = None
+
+
+class AwsForecast(SQLModel, table=True):
+    """AWS's own cost forecast (GetCostForecast, DAILY), shown beside ours; replaced by each fetch."""
+
+    __tablename__ = "aws_forecast"
+    __table_args__ = (UniqueConstraint("metric", "ds"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    fetched_at: datetime = Field(default_factory=utcnow)
+    metric: str = Field(default="unblended_cost", max_length=32)
+    ds: date
+    yhat: float
+    yhat_lower: float | None = None
+    yhat_upper: float | None = None
+    interval_level: int = 80
+
+
+class Anomaly(SQLModel, table=True):
+    """A cost anomaly, from AWS Cost Anomaly Detection (source "aws") or our detector (source "finops").
+
+    `external_id` is stable across runs (AWS's AnomalyId, or our series + start day), so feedback survives
+    re-detection.
+    """
+
+    __tablename__ = "anomaly"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)  # aws | finops
+    external_id: str = Field(max_length=300)
+    dimension: str = Field(default="", max_length=16)  # service | account | total | "" (AWS monitors)
+    service: str = Field(default="", max_length=256)
+    account_id: str = Field(default="", max_length=64)
+    start_day: date
+    end_day: date | None = None
+    expected: float | None = None
+    actual: float | None = None
+    impact: float = 0.0  # sum of actual minus expected, in the currency
+    score: float | None = None
+    contributors: str = Field(default="[]")  # JSON list: root causes / the accounts or services that moved most
+    low_confidence: bool = False
+    feedback: str | None = Field(default=None, max_length=32)  # confirmed | false_positive | planned
+    detected_at: datetime = Field(default_factory=utcnow)
