@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from finops import auth
+from finops import auth, ui
 from finops.data.db import StoreUnavailable, check_reachable, is_migrated
 
 st.set_page_config(page_title="FinOps", page_icon=":material/savings:", layout="wide")
@@ -58,9 +58,15 @@ account_pages = [
         visibility="hidden" if user.is_admin else "visible",
     ),
 ]
-page = st.navigation({"Costs": cost_pages, "Account": account_pages})
+admin_pages = [
+    st.Page("pages/data_sources.py", title="Data Sources", icon=":material/database:", url_path="data_sources",
+            visibility=cost_visibility),
+]  # fmt: skip
+page = st.navigation({"Costs": cost_pages, "Admin": admin_pages, "Account": account_pages})
 
 with st.sidebar:
     st.caption(f"Signed in as **{user.name}** ({user.role})")
+if user.is_admin:
+    ui.refresh_button(user.username)
 auth.logout_button()
 page.run()

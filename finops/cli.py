@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
-from finops.data import db, load, queries, users
+from finops.data import db, load, queries, requests, users
 from finops.data.db import StoreUnavailable
+from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import demo, resolve_source
 from finops.export import to_csv_bytes
 from finops.settings import get_settings
@@ -80,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--seed", type=seed_value, help="seed of the demo organisation (default: FINOPS_DEMO_SEED)")
     sub.add_argument("--if-empty", action="store_true", help="load nothing when the store already has cost data")
     sub.set_defaults(handler=run_demo)
+
+    sub = commands.add_parser(
+        "refresh",
+        help="refresh costs from the configured source",
+        description="Without --wait, file a request that the sidecar (`python -m finops.jobs`) picks up within "
+        "seconds, and return. With --wait, run the refresh in this process and exit 1 when it fails.",
+    )
+    sub.add_argument("--backfill", action="store_true", help="pull everything the source keeps, not just new days")
+    sub.add_argument("--wait", action="store_true", help="refresh here and now instead of asking the sidecar")
+    sub.set_defaults(handler=run_refresh_command)
 
     sub = commands.add_parser(
         "bootstrap",
@@ -258,6 +269,23 @@ def run_demo(args) -> int:
     return 0
 
 
+def run_refresh_command(args) -> int:
+    open_store()
+    settings = get_settings()
+    with db.session() as s:
+        if not args.wait:
+            request, created = requests.request_refresh(session=s, requested_by="cli", backfill=args.backfill)
+            state = "requested" if created else "already requested"
+            print(f"refresh {state} (request {request.id}): the sidecar picks it up within seconds")
+            return 0
+        try:
+            run = run_refresh(s, settings, backfill=args.backfill)
+        except RefreshError as exc:
+            raise CommandError(f"refresh failed: {exc}") from exc
+        print(f"refreshed {run.source}: {run.rows:,} rows for [{run.window_start}, {run.window_end}) as run {run.id}")
+    return 0
+
+
 def run_bootstrap(_args) -> int:
     settings = get_settings()
     migrate(open_store(migrated=False))
@@ -265,7 +293,9 @@ def run_bootstrap(_args) -> int:
     how = "" if settings.source == source else f" (auto: AWS credentials {'found' if source == 'aws' else 'not found'})"
     print(f"source: {source}{how}")
     if source == "aws":
-        print("AWS ingestion arrives with a later release: nothing is loaded yet")
+        print(
+            "AWS source: the sidecar backfills Cost Explorer when it starts (or run `python -m finops refresh --wait`)"
+        )
     else:
         with db.session() as s:
             window = cost_window(s)

@@ -4,13 +4,13 @@ Pages (through cached loaders in finops.ui), the CLI and the future API call the
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import queries
+from finops.data import queries, requests
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class Status:
     last_run_finished: object | None
     last_run_error: str | None
     last_ok_finished: object | None
+    request_status: str | None = None  # pending | running: a refresh someone asked for is on its way
+    requested_at: object | None = None
+    sidecar_beat_at: object | None = None
 
     @property
     def empty(self) -> bool:
@@ -38,6 +41,8 @@ class Status:
 def status(*, session: Session) -> Status:
     last, ok = queries.latest_runs(session=session)
     first_day, last_day = queries.coverage(session=session)
+    request = requests.open_request(session=session)
+    beat = queries.heartbeat(session=session)
     return Status(
         version=queries.data_version(session=session),
         sources=queries.loaded_sources(session=session),
@@ -47,6 +52,9 @@ def status(*, session: Session) -> Status:
         last_run_finished=(last.finished_at or last.started_at) if last else None,
         last_run_error=last.error if last else None,
         last_ok_finished=ok.finished_at if ok else None,
+        request_status=request.status if request else None,
+        requested_at=request.requested_at if request else None,
+        sidecar_beat_at=beat.beat_at if beat else None,
     )
 
 
@@ -150,3 +158,31 @@ def last_days(as_of: date, days: int) -> tuple[date, date]:
     """The `days`-day window ending on `as_of` (included)."""
     end = as_of + timedelta(days=1)
     return end - timedelta(days=days), end
+
+
+@dataclass(frozen=True)
+class DataSources:
+    """The data-sources page: recent runs, requests, Cost Explorer spend and the once-a-day calls."""
+
+    runs: pd.DataFrame
+    requests: pd.DataFrame
+    features: pd.DataFrame
+    month_requests: int
+    month_usd: float
+    today_requests: int
+
+
+def data_sources(*, session: Session, now: datetime) -> DataSources:
+    """What the data-sources page shows, with API spend counted from the first of `now`'s month (UTC)."""
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    today_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    month_requests, month_usd = queries.api_spend(session=session, since=month_start)
+    today_requests, _ = queries.api_spend(session=session, since=today_start)
+    return DataSources(
+        runs=queries.recent_runs(session=session),
+        requests=queries.refresh_requests(session=session),
+        features=queries.ce_features(session=session),
+        month_requests=month_requests,
+        month_usd=month_usd,
+        today_requests=today_requests,
+    )

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     aws_retry_mode: Literal["standard", "adaptive"] = Field("standard", description="botocore retry mode")
     aws_max_attempts: int = Field(5, ge=1, description="botocore's total attempts per AWS call (first one included)")
     heartbeat_seconds: int = Field(30, description="How often the sidecar records that it is alive")
+    refresh_cron: str = Field(
+        "0 5,13,21 * * *", description="When the sidecar refreshes costs (crontab, UTC): three times a day"
+    )
+    request_poll_seconds: int = Field(
+        5, ge=1, description="How often the sidecar looks for refreshes people asked for (UI button, CLI)"
+    )
     startup_wait_seconds: float = Field(
         30, description="How long the sidecar retries reaching the store at startup before it gives up"
     )

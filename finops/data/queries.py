@@ -1,13 +1,15 @@
 """Read functions over the store; each returns a DataFrame (or a scalar) in currency units, not micros."""
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops.data.tables import (
+    CeApiCall,
+    CeFeature,
     CostAccount,
     CostDaily,
     CostDailyService,
@@ -18,6 +20,7 @@ from finops.data.tables import (
     ForecastRun,
     Heartbeat,
     Recommendation,
+    RefreshRequest,
     RefreshRun,
 )
 from finops.money import micros_to_amount
@@ -258,3 +261,59 @@ def potential_savings(*, session: Session) -> float | None:
 def heartbeat(*, session: Session, name: str = "sidecar") -> Heartbeat | None:
     """The sidecar's latest heartbeat, if it ever ran."""
     return session.get(Heartbeat, name)
+
+
+def recent_runs(*, session: Session, limit: int = 50) -> pd.DataFrame:
+    """The newest refresh runs with the Cost Explorer requests each made.
+
+    Returns id, source, status, started_at, finished_at, window_start, window_end, rows, requests, error.
+    """
+    r = RefreshRun.__table__.c
+    calls = (
+        select(func.count(CeApiCall.id))
+        .where(CeApiCall.__table__.c.run_id == r.id)
+        .correlate(RefreshRun)
+        .scalar_subquery()
+    )
+    stmt = select(
+        r.id, r.source, r.status, r.started_at, r.finished_at, r.window_start, r.window_end, r.rows, calls, r.error
+    ).order_by(r.id.desc()).limit(limit)  # fmt: skip
+    cols = [
+        "id",
+        "source",
+        "status",
+        "started_at",
+        "finished_at",
+        "window_start",
+        "window_end",
+        "rows",
+        "requests",
+        "error",
+    ]
+    return _frame(session, stmt, cols)
+
+
+def api_spend(*, session: Session, since: datetime) -> tuple[int, float]:
+    """Cost Explorer requests made since `since` and what they cost (USD)."""
+    count, usd = session.execute(
+        select(func.count(CeApiCall.id), func.coalesce(func.sum(CeApiCall.cost_usd), 0.0)).where(
+            CeApiCall.called_at >= since
+        )
+    ).one()
+    return int(count), float(usd)
+
+
+def ce_features(*, session: Session) -> pd.DataFrame:
+    """The once-a-day Cost Explorer calls and how they last went: operation, status, message, last_attempt_at,
+    last_success_at."""
+    c = CeFeature.__table__.c
+    stmt = select(c.operation, c.status, c.message, c.last_attempt_at, c.last_success_at).order_by(c.operation)
+    return _frame(session, stmt, ["operation", "status", "message", "last_attempt_at", "last_success_at"])
+
+
+def refresh_requests(*, session: Session, limit: int = 20) -> pd.DataFrame:
+    """The newest refresh requests: id, requested_at, requested_by, backfill, status, run_id, error."""
+    c = RefreshRequest.__table__.c
+    stmt = select(c.id, c.requested_at, c.requested_by, c.backfill, c.status, c.run_id, c.error)
+    cols = ["id", "requested_at", "requested_by", "backfill", "status", "run_id", "error"]
+    return _frame(session, stmt.order_by(c.id.desc()).limit(limit), cols)

@@ -10,7 +10,9 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
@@ -25,15 +27,35 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600
 
 def build_scheduler(settings: Settings) -> BlockingScheduler:
     """The sidecar's scheduler (UTC) with every job added, not started."""
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
+    # the heartbeat has a thread of its own so a long refresh never lets the lease lapse
+    executors = {"default": ThreadPoolExecutor(2), "beat": ThreadPoolExecutor(1)}
+    scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS, executors=executors)
+    now = datetime.now(UTC)
     scheduler.add_job(
         tasks.heartbeat,
         IntervalTrigger(seconds=settings.heartbeat_seconds, timezone="UTC"),
         id="heartbeat",
         name="heartbeat",
+        executor="beat",
         replace_existing=True,
-        next_run_time=datetime.now(UTC),  # beat at once, not one interval after start
+        next_run_time=now,  # beat at once, not one interval after start
     )
+    scheduler.add_job(
+        tasks.refresh_costs,
+        CronTrigger.from_crontab(settings.refresh_cron, timezone="UTC"),
+        id="refresh_costs",
+        name="refresh costs",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        tasks.take_requests,
+        IntervalTrigger(seconds=settings.request_poll_seconds, timezone="UTC"),
+        id="refresh_requests",
+        name="refresh requests",
+        replace_existing=True,
+        next_run_time=now,
+    )
+    scheduler.add_job(tasks.refresh_if_stale, id="refresh_at_start", name="refresh at start", next_run_time=now)
     return scheduler
 
 

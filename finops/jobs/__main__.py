@@ -14,10 +14,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from finops.data import db
-from finops.jobs import build_scheduler, wait_for_store
+from finops.jobs import build_scheduler, tasks, wait_for_store
 from finops.settings import Settings, get_settings
 
 log = logging.getLogger("finops.jobs")
+LEASE_CHECKS = 3  # how often per lease period a waiting sidecar looks again
 
 
 def configure_logging() -> None:
@@ -40,6 +41,25 @@ def migrate(settings: Settings) -> bool:
         log.error("cannot migrate the store at %s: %s", db.redact(settings.store_url), exc)
         return False
     return True
+
+
+def wait_for_lease(stop: threading.Event) -> bool:
+    """Wait idle while another live sidecar works on this store; True once this process holds the lease."""
+    waiting = False
+    while not stop.is_set():
+        held, holder = tasks.claim()
+        if held:
+            if waiting:
+                log.info("the other sidecar is gone; taking over the store")
+            return True
+        if not waiting:
+            log.warning(
+                "another sidecar (%s, pid %s, last beat %s) works on this store; waiting idle until it stops",
+                holder.host, holder.pid, holder.beat_at,
+            )  # fmt: skip
+            waiting = True
+        stop.wait(tasks.lease_seconds() / LEASE_CHECKS)
+    return False
 
 
 def main() -> int:
@@ -66,14 +86,18 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    ready = wait_for_store(settings.startup_wait_seconds, stop) and migrate(settings)
+    ready = wait_for_store(settings.startup_wait_seconds, stop) and migrate(settings) and wait_for_lease(stop)
     if ready and not stop.is_set():
+        if interrupted := tasks.close_interrupted():
+            log.warning("marked %s refresh(es) left running by a stopped sidecar as failed", interrupted)
         scheduler = build_scheduler(settings)
         scheduler.add_listener(on_started, EVENT_SCHEDULER_STARTED)
         log.info("store %s ready; scheduler starting", db.redact(settings.store_url))
         scheduler.start()
     elif not stop.is_set():
         return 1
+    if scheduler is not None:
+        tasks.release()
     log.info("stopped")
     return 0
 

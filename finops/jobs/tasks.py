@@ -1,21 +1,134 @@
 """The sidecar's jobs: module-level functions the scheduler calls; each opens its own session."""
 
+import logging
 import os
+import signal
 import socket
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 
-from finops.data import db
-from finops.data.tables import Heartbeat
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from finops.data import db, requests
+from finops.data.refresh import RefreshError, run_refresh
+from finops.data.tables import Heartbeat, RefreshRequest, RefreshRun, utcnow
+from finops.settings import get_settings
+
+log = logging.getLogger(__name__)
 SIDECAR = "sidecar"
 STARTED_AT = datetime.now(UTC)  # imported when the sidecar starts: the process's start time
+# A sidecar that missed this many heartbeats has lost the store. Generous, because on SQLite a long load
+# holds the only write lock and delays the beat (5 M rows take about 70 s to load).
+LEASE_BEATS = 10
+_refreshing = threading.Lock()  # one refresh at a time, whichever job asks
+
+
+def lease_seconds() -> float:
+    return LEASE_BEATS * get_settings().heartbeat_seconds
+
+
+def claim(name: str = SIDECAR) -> tuple[bool, Heartbeat | None]:
+    """Take or renew the store's sidecar lease; (False, holder) when another live sidecar holds it.
+
+    The lease is the heartbeat row: it belongs to whoever beat last, and passes to another process only
+    once that beat is older than LEASE_BEATS heartbeats. One conditional UPDATE decides, so two sidecars
+    starting together cannot both win.
+    """
+    now = datetime.now(UTC)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": STARTED_AT, "beat_at": now}
+    t = Heartbeat.__table__
+    mine = and_(t.c.host == me["host"], t.c.pid == me["pid"])
+    stale = t.c.beat_at < now - timedelta(seconds=lease_seconds())
+    with db.get_engine().begin() as conn:
+        if conn.execute(update(t).where(t.c.name == name, or_(mine, stale)).values(**me)).rowcount:
+            return True, None
+        holder = conn.execute(select(t).where(t.c.name == name)).first()
+    if holder is None:
+        try:
+            with db.get_engine().begin() as conn:
+                conn.execute(insert(t).values(name=name, **me))
+            return True, None
+        except IntegrityError:  # another sidecar inserted it first
+            return claim(name)
+    with db.session() as s:
+        return False, s.get(Heartbeat, name)
+
+
+def release(name: str = SIDECAR) -> None:
+    """Give the lease up at a clean stop, so another sidecar need not wait for it to lapse."""
+    t = Heartbeat.__table__
+    lapsed = datetime(1970, 1, 1, tzinfo=UTC)
+    with db.get_engine().begin() as conn:
+        conn.execute(
+            update(t).where(t.c.name == name, t.c.host == socket.gethostname(), t.c.pid == os.getpid())
+            .values(beat_at=lapsed)
+        )  # fmt: skip
 
 
 def heartbeat(name: str = SIDECAR) -> None:
-    """Record that this process is alive: upsert the `name` heartbeat row (pid, host, started_at, beat_at)."""
-    now = datetime.now(UTC)
+    """Renew the lease (the UI reads it as "the sidecar is alive"); step down if another sidecar took it."""
+    held, holder = claim(name)
+    if not held:
+        log.error("another sidecar (%s, pid %s) took over this store; stopping", holder.host, holder.pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def close_interrupted() -> int:
+    """Mark runs and requests left 'running' by a sidecar that died as failed; returns how many."""
+    reason = "interrupted: the sidecar stopped during this refresh; the previous data was kept"
     with db.session() as s:
-        row = s.get(Heartbeat, name) or Heartbeat(name=name, pid=0, host="", started_at=STARTED_AT, beat_at=now)
-        row.pid, row.host, row.started_at, row.beat_at = os.getpid(), socket.gethostname(), STARTED_AT, now
-        s.add(row)
+        runs = s.execute(select(RefreshRun).where(RefreshRun.status == "running")).scalars().all()
+        asked = s.execute(select(RefreshRequest).where(RefreshRequest.status == "running")).scalars().all()
+        for row in [*runs, *asked]:
+            row.status, row.finished_at, row.error = "failed", utcnow(), reason
+            s.add(row)
         s.commit()
+    return len(runs) + len(asked)
+
+
+def refresh_costs(backfill: bool = False) -> None:
+    """Scheduled refresh of the configured source (a failure is recorded on its run and logged)."""
+    with _refreshing, db.session() as s:
+        try:
+            run = run_refresh(s, get_settings(), backfill=backfill)
+            log.info("refresh %s: %s rows for [%s, %s)", run.id, run.rows, run.window_start, run.window_end)
+        except RefreshError as exc:
+            log.warning("refresh failed: %s", exc)
+        except Exception:
+            log.exception("refresh failed")
+
+
+def refresh_if_stale() -> None:
+    """At start: refresh now unless a refresh already succeeded today (UTC), so a new store fills at once."""
+    with db.session() as s:
+        newest_ok = select(RefreshRun.finished_at).where(RefreshRun.status == "ok").order_by(RefreshRun.id.desc())
+        last = s.execute(newest_ok.limit(1)).scalar()
+    if last is not None and last.replace(tzinfo=last.tzinfo or UTC).date() == datetime.now(UTC).date():
+        return
+    log.info("no refresh yet today: refreshing now")
+    refresh_costs(backfill=False)
+
+
+def take_requests() -> None:
+    """Run every pending refresh request, oldest first, recording each outcome on the request."""
+    if not _refreshing.acquire(blocking=False):
+        return  # a refresh is running; requests wait for the next poll
+    try:
+        while True:
+            with db.session() as s:
+                request = requests.take_next(session=s)
+                if request is None:
+                    return
+                log.info("refresh request %s from %s", request.id, request.requested_by or "?")
+                try:
+                    run = run_refresh(s, get_settings(), backfill=request.backfill)
+                    requests.finish(session=s, request=request, run=run)
+                except RefreshError as exc:
+                    requests.finish(session=s, request=request, run=None, error=str(exc))
+                except Exception as exc:
+                    log.exception("refresh request %s failed", request.id)
+                    s.rollback()
+                    requests.finish(session=s, request=request, run=None, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        _refreshing.release()

@@ -3,6 +3,7 @@
 from finops.ui.format import money, pct
 from finops.ui.loaders import (
     account_names,
+    data_sources,
     home_kpis,
     overview,
     service_breakdown,
@@ -14,13 +15,16 @@ from finops.ui.widgets import (
     date_range_picker,
     freshness_badge,
     metric_picker,
+    refresh_button,
     require_data,
+    sidecar_alive,
     today,
 )
 
 __all__ = [
     "account_names",
     "csv_download",
+    "data_sources",
     "date_range_picker",
     "freshness_badge",
     "home_kpis",
@@ -28,9 +32,11 @@ __all__ = [
     "money",
     "overview",
     "pct",
+    "refresh_button",
     "require_data",
     "service_breakdown",
     "service_names",
+    "sidecar_alive",
     "store_status",
     "today",
 ]

@@ -1,6 +1,6 @@
 """Cached loaders: thin wrappers around finops.reports. `version` (the data version) is only a cache key."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import streamlit as st
@@ -64,3 +64,10 @@ def overview(
 def service_breakdown(start: date, end: date, metric: str, version: int) -> pd.DataFrame:  # noqa: ARG001
     with db.session() as s:
         return reports.service_breakdown(session=s, start=start, end=end, metric=metric)
+
+
+@st.cache_data(ttl=5, max_entries=1, show_spinner=False)
+def data_sources() -> reports.DataSources:
+    """The data-sources page's tables; requests change without a new data version, so a short TTL."""
+    with db.session() as s:
+        return reports.data_sources(session=s, now=datetime.now(UTC))

@@ -6,9 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from finops import costs
+from finops.data import db, requests
 from finops.data.queries import METRICS
 from finops.export import to_csv_bytes
 from finops.reports import Status
+from finops.settings import get_settings
+from finops.ui.loaders import store_status
 
 CUSTOM = "Custom"
 
@@ -46,6 +49,42 @@ def freshness_badge(status: Status) -> None:
             f"The latest refresh failed {_ago(status.last_run_finished)}: {status.last_run_error}. "
             f"Showing the last good data, as of {status.last_day:%Y-%m-%d}."
         )
+    _request_note(status)
+
+
+def sidecar_alive(status: Status) -> bool:
+    """True when the sidecar beat within the last few heartbeats."""
+    beat = status.sidecar_beat_at
+    if beat is None:
+        return False
+    beat = beat if beat.tzinfo else beat.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - beat).total_seconds() < 3 * get_settings().heartbeat_seconds + 30
+
+
+def _request_note(status: Status) -> None:
+    if status.request_status is None:
+        return
+    if not sidecar_alive(status):
+        st.warning(
+            f"A refresh was requested {_ago(status.requested_at)}, but the sidecar is not running "
+            "(start it with `python -m finops.jobs`, or `make run`)."
+        )
+    elif status.request_status == "running":
+        st.info("Refreshing now: the new data appears here when it is loaded.")
+    else:
+        st.info(f"Refresh requested {_ago(status.requested_at)}: the sidecar picks it up within seconds.")
+
+
+def refresh_button(username: str) -> None:
+    """Sidebar button that files a refresh request for the sidecar and returns at once (fire and forget)."""
+    if st.sidebar.button("Refresh data", icon=":material/refresh:", key="refresh_data"):
+        with db.session() as s:
+            request, created = requests.request_refresh(session=s, requested_by=username)
+        if created:
+            st.toast(f"Refresh requested (#{request.id}): the sidecar picks it up within seconds.")
+        else:
+            st.toast(f"A refresh is already on its way (#{request.id}).")
+        store_status.clear()
 
 
 def require_data(status: Status) -> None:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -11,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from finops.data import db
@@ -22,10 +24,18 @@ from tests.conftest import use_store
 ROOT = Path(__file__).parents[2]
 
 
-def test_build_scheduler_has_the_heartbeat_job():
-    scheduler = build_scheduler(Settings(heartbeat_seconds=17))
-    (job,) = scheduler.get_jobs()
-    assert (job.id, job.func, job.args) == ("heartbeat", tasks.heartbeat, ())
+def test_build_scheduler_has_the_heartbeat_refresh_and_request_jobs():
+    scheduler = build_scheduler(Settings(heartbeat_seconds=17, refresh_cron="0 6,18 * * *", request_poll_seconds=4))
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"heartbeat", "refresh_costs", "refresh_requests", "refresh_at_start"}
+    cron = jobs["refresh_costs"]
+    assert cron.func is tasks.refresh_costs and isinstance(cron.trigger, CronTrigger)
+    assert str(cron.trigger.fields[5]) == "6,18" and str(cron.trigger.fields[6]) == "0"  # hour, minute
+    poll = jobs["refresh_requests"]
+    assert poll.func is tasks.take_requests and poll.trigger.interval == timedelta(seconds=4)
+    assert jobs["refresh_at_start"].func is tasks.refresh_if_stale
+    job = jobs["heartbeat"]
+    assert (job.id, job.func, job.args, job.executor) == ("heartbeat", tasks.heartbeat, (), "beat")
     assert isinstance(job.trigger, IntervalTrigger) and job.trigger.interval == timedelta(seconds=17)
     assert str(scheduler.timezone) == "UTC" and str(job.trigger.timezone) == "UTC"
     assert abs(job.next_run_time - datetime.now(UTC)) < timedelta(seconds=5)  # beats at start
@@ -97,7 +107,8 @@ def poll(read, until, timeout: float):
     return read()
 
 
-def test_sidecar_beats_and_stops_cleanly_on_sigterm(tmp_path):
+def test_sidecar_beats_and_stops_cleanly_on_sigterm(tmp_path, _seeded_file):
+    shutil.copy(_seeded_file, tmp_path / "finops.db")  # refreshed today: no refresh at start
     proc = sidecar(tmp_path)
     try:
         store = tmp_path / "finops.db"

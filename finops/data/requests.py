@@ -1,0 +1,49 @@
+"""Refresh requests: people ask (UI button, CLI), the sidecar takes them one at a time."""
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from finops.data.tables import RefreshRequest, RefreshRun, utcnow
+
+OPEN = ("pending", "running")
+
+
+def open_request(*, session: Session) -> RefreshRequest | None:
+    """The oldest request not finished yet, if any."""
+    stmt = select(RefreshRequest).where(RefreshRequest.status.in_(OPEN)).order_by(RefreshRequest.id).limit(1)
+    return session.execute(stmt).scalars().first()
+
+
+def request_refresh(*, session: Session, requested_by: str, backfill: bool = False) -> tuple[RefreshRequest, bool]:
+    """File a refresh request; returns (request, created). An open one is reused rather than duplicated."""
+    existing = open_request(session=session)
+    if existing is not None and (existing.backfill or not backfill):
+        return existing, False
+    request = RefreshRequest(requested_by=requested_by, backfill=backfill)
+    session.add(request)
+    session.commit()
+    session.refresh(request)
+    return request, True
+
+
+def take_next(*, session: Session) -> RefreshRequest | None:
+    """Mark the oldest pending request running and return it (the sidecar holds the store's lease)."""
+    stmt = select(RefreshRequest).where(RefreshRequest.status == "pending").order_by(RefreshRequest.id).limit(1)
+    request = session.execute(stmt).scalars().first()
+    if request is None:
+        return None
+    request.status, request.started_at = "running", utcnow()
+    session.add(request)
+    session.commit()
+    session.refresh(request)
+    return request
+
+
+def finish(*, session: Session, request: RefreshRequest, run: RefreshRun | None, error: str | None = None) -> None:
+    """Close a request with the run it produced, or the error that stopped it."""
+    request.status = "failed" if error else "done"
+    request.finished_at = utcnow()
+    request.run_id = run.id if run is not None else None
+    request.error = error
+    session.add(request)
+    session.commit()
