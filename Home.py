@@ -2,19 +2,20 @@
 
 import streamlit as st
 
-from finops import auth, ui
-from finops.data.db import StoreUnavailable, check_reachable, is_migrated
+from finops import auth
+from finops.data.db import StoreUnavailable, check_reachable, get_engine, schema_revisions
 
 st.set_page_config(page_title="FinOps", page_icon=":material/savings:", layout="wide")
 
 try:
     check_reachable()
-    ready = is_migrated()
+    current, heads = schema_revisions(get_engine())
 except StoreUnavailable as exc:
     st.error(f"{exc}. Check FINOPS_DATABASE_URL.")
     st.stop()
-if not ready:
-    st.error("The store is not initialised yet: run `python -m finops init` (or `make run`).")
+if current != heads:
+    state = "is not initialised yet" if not current else "has an older schema than this version of FinOps"
+    st.error(f"The store {state}: run `python -m finops init` (or `make run`).")
     st.stop()
 
 user = auth.login()
@@ -66,7 +67,5 @@ page = st.navigation({"Costs": cost_pages, "Admin": admin_pages, "Account": acco
 
 with st.sidebar:
     st.caption(f"Signed in as **{user.name}** ({user.role})")
-if user.is_admin:
-    ui.refresh_button(user.username)
 auth.logout_button()
 page.run()

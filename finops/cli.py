@@ -197,7 +197,7 @@ def open_store(*, migrated: bool = True) -> Engine:
         raise StoreUnavailable(f"cannot open the store at {store_label()}: {exc}") from exc
     db.check_reachable(engine)
     if migrated:
-        current, heads = schema_revisions(engine)
+        current, heads = db.schema_revisions(engine)
         if not current:
             raise CommandError(f"the store at {store_label()} has no schema yet: run `{PROG} init` first")
         if current != heads:
@@ -208,21 +208,11 @@ def open_store(*, migrated: bool = True) -> Engine:
     return engine
 
 
-def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
-    """The store's Alembic revisions (empty when never migrated) and the newest ones this code knows."""
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    return current, set(ScriptDirectory.from_config(db.alembic_config(engine)).get_heads())
-
-
 def migrate(engine: Engine) -> None:
     """Bring the store to the newest schema and say what changed."""
-    before, _ = schema_revisions(engine)
+    before, _ = db.schema_revisions(engine)
     db.init_db(engine)
-    after, _ = schema_revisions(engine)
+    after, _ = db.schema_revisions(engine)
     names = lambda revisions: ", ".join(sorted(revisions))  # noqa: E731
     if not before:
         print(f"store {store_label()}: created the schema (revision {names(after)})")

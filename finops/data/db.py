@@ -93,6 +93,22 @@ def init_db(engine: Engine | None = None) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+@cache
+def _code_heads() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config(None)).get_heads())
+
+
+def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """The store's Alembic revisions (empty when never migrated) and the newest ones this code knows."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current, set(_code_heads())
+
+
 def is_migrated(engine: Engine | None = None) -> bool:
     """True when the store has our tables."""
     return inspect(engine or get_engine()).has_table("cost_daily")

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops.data import load
-from finops.data.sources import aws_ce, demo, resolve_source
+from finops.data.sources import aws_ce, aws_ce_extras, demo, resolve_source
 from finops.data.tables import CostDaily, RefreshRun, utcnow
 from finops.settings import Settings
 
@@ -104,8 +104,15 @@ def refresh_demo(session: Session, settings: Settings, today: date) -> RefreshRu
     return run
 
 
-def refresh_aws(session: Session, settings: Settings, today: date, *, backfill: bool, clients=None) -> RefreshRun:
-    """Pull Cost Explorer's changeable window (or the whole backfill) and replace it in the store."""
+def refresh_aws(
+    session: Session, settings: Settings, today: date, *, backfill: bool, clients=None, extras: bool | None = None
+) -> RefreshRun:
+    """Pull Cost Explorer's changeable window (or the whole backfill) and replace it in the store.
+
+    After a successful load, the once-a-day extras (AWS forecast, anomalies, recommendations) run; they
+    never fail the refresh. `extras=None` runs them only when `today` is the real UTC day: they describe
+    the present, so a refresh pinned to another day (replays, tests) does not spend on them.
+    """
     last = None if backfill else _last_loaded(session, aws_ce.SOURCE)
     start, end = aws_ce.refresh_window(today, has_data=last is not None, settings=settings, last_loaded=last)
     recorder = aws_ce.Recorder(session, settings.aws_max_requests_per_day)
@@ -120,20 +127,40 @@ def refresh_aws(session: Session, settings: Settings, today: date, *, backfill: 
         log.warning("AWS refresh failed: %s", message)
         raise RefreshError(message) from exc
     run = load.replace_window(session, aws_ce.SOURCE, start, end, rows)
+    if extras if extras is not None else today == _utc_today():
+        _run_extras(session, ce, recorder, today)
     recorder.attach(run.id)
     session.refresh(run)  # loaded, so the caller can read it after the session closes
     return run
 
 
+def _run_extras(session: Session, ce, recorder: aws_ce.Recorder, today: date) -> None:
+    """The once-a-day Cost Explorer extras; whatever happens there is logged, never raised."""
+    try:
+        outcomes = aws_ce_extras.run_extras(session, ce, recorder, today=today)
+    except Exception:  # noqa: BLE001  (run_extras does not raise; this is the last guard)
+        session.rollback()
+        log.exception("Cost Explorer extras failed")
+        return
+    log.info("Cost Explorer extras: %s", ", ".join(f"{op} {outcome}" for op, outcome in outcomes.items()))
+
+
 def run_refresh(
-    session: Session, settings: Settings, *, backfill: bool = False, today: date | None = None, clients=None
+    session: Session,
+    settings: Settings,
+    *,
+    backfill: bool = False,
+    today: date | None = None,
+    clients=None,
+    extras: bool | None = None,
 ) -> RefreshRun:
     """Refresh the configured source; returns the successful run, raises RefreshError on an AWS failure.
 
     `clients` (ce, organizations) replaces the boto3 clients built from settings (tests use Stubber).
+    `extras` forces the once-a-day Cost Explorer extras on or off (default: on when `today` is today, UTC).
     """
     today = today or _utc_today()
     source = resolve_source(settings)
     if source == "demo":
         return refresh_demo(session, settings, today)
-    return refresh_aws(session, settings, today, backfill=backfill, clients=clients)
+    return refresh_aws(session, settings, today, backfill=backfill, clients=clients, extras=extras)

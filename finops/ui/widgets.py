@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from finops import costs
+from finops.auth import current_user
 from finops.data import db, requests
 from finops.data.queries import METRICS
 from finops.export import to_csv_bytes
@@ -35,19 +36,23 @@ def _ago(moment) -> str:
 
 
 def freshness_badge(status: Status) -> None:
-    """'Data as of ...' with the source, and the failure of the latest refresh when it failed."""
+    """'Data as of ...' with the source and a Refresh button; the latest refresh's failure when it failed."""
     source = "Demo data" if status.is_demo else ", ".join(status.sources) or "no source"
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    with right:
+        refresh_button()
     if status.empty:
-        st.caption(f"No cost data yet · source: {source}")
-        return
-    st.caption(
-        f"Data as of **{status.last_day:%Y-%m-%d}** · source: **{source}** · "
-        f"loaded {_ago(status.last_ok_finished)} (data version {status.version})"
-    )
+        left.caption(f"No cost data yet · source: {source}")
+    else:
+        left.caption(
+            f"Data as of **{status.last_day:%Y-%m-%d}** · source: **{source}** · "
+            f"loaded {_ago(status.last_ok_finished)} (data version {status.version})"
+        )
     if status.last_run_status == "failed":
+        last_good = f"as of {status.last_day:%Y-%m-%d}" if status.last_day else "none yet"
         st.warning(
             f"The latest refresh failed {_ago(status.last_run_finished)}: {status.last_run_error}. "
-            f"Showing the last good data, as of {status.last_day:%Y-%m-%d}."
+            f"Showing the last good data ({last_good})."
         )
     _request_note(status)
 
@@ -75,16 +80,19 @@ def _request_note(status: Status) -> None:
         st.info(f"Refresh requested {_ago(status.requested_at)}: the sidecar picks it up within seconds.")
 
 
-def refresh_button(username: str) -> None:
-    """Sidebar button that files a refresh request for the sidecar and returns at once (fire and forget)."""
-    if st.sidebar.button("Refresh data", icon=":material/refresh:", key="refresh_data"):
+def refresh_button() -> None:
+    """A button that files a refresh request for the sidecar and returns at once (fire and forget); admins only."""
+    user = current_user()
+    if user is None or not user.is_admin:
+        return
+    if st.button("Refresh", icon=":material/refresh:", key="refresh_data", help="Ask the sidecar for new data"):
         with db.session() as s:
-            request, created = requests.request_refresh(session=s, requested_by=username)
+            request, created = requests.request_refresh(session=s, requested_by=user.username)
         if created:
             st.toast(f"Refresh requested (#{request.id}): the sidecar picks it up within seconds.")
         else:
             st.toast(f"A refresh is already on its way (#{request.id}).")
-        store_status.clear()
+        store_status.clear()  # the next run shows the request's progress
 
 
 def require_data(status: Status) -> None:

@@ -59,8 +59,13 @@ def test_admin_logs_in_opens_every_page_and_downloads_a_csv(page: Page, app_url,
     page.screenshot(path=str(tmp_path / "breakdown.png"), full_page=True)
 
     wait_for_login_cookie(page)
+    nav(page, "Data Sources")
+    expect(page.get_by_role("heading", name="Refresh runs").first).to_be_visible(timeout=TIMEOUT)
+    page.get_by_role("button", name="Refresh").first.click()
+    expect(page.get_by_text("Refresh requested").first).to_be_visible(timeout=TIMEOUT)
+
     page.reload()  # the login cookie re-authenticates without the form
-    expect(page.get_by_role("heading", name="Service Breakdown").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Data Sources").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_label("Password", exact=True)).to_have_count(0)
 
 

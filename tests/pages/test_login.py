@@ -68,3 +68,15 @@ def test_store_without_schema_says_to_run_init(monkeypatch, tmp_path):
     use_store(monkeypatch, tmp_path)
     at = open_page(None, username="")
     assert any("python -m finops init" in e.value for e in at.error)
+
+
+def test_store_on_an_older_schema_says_to_run_init(monkeypatch, tmp_path):
+    from alembic import command
+
+    from finops.data import db
+    from tests.conftest import use_store
+
+    use_store(monkeypatch, tmp_path)
+    command.upgrade(db.alembic_config(db.get_engine()), "0001")
+    at = open_page(None, username="")
+    assert any("older schema" in e.value and "python -m finops init" in e.value for e in at.error)
