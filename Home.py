@@ -1,15 +1,22 @@
 """FinOps entry point: page config, login, and the pages each role may see."""
 
 import streamlit as st
+from pydantic import ValidationError
 
 from finops import auth
 from finops.data.db import StoreUnavailable, check_reachable, get_engine, schema_revisions
+from finops.settings import get_settings
 
 st.set_page_config(page_title="FinOps", page_icon=":material/savings:", layout="wide")
 
 try:
+    get_settings()
     check_reachable()
     current, heads = schema_revisions(get_engine())
+except ValidationError as exc:
+    problems = "; ".join(f"FINOPS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+    st.error(f"Invalid settings: {problems}")
+    st.stop()
 except StoreUnavailable as exc:
     st.error(f"{exc}. Check FINOPS_DATABASE_URL.")
     st.stop()

@@ -49,3 +49,10 @@ cards[3].metric(
 )
 if kpis.potential_savings is None:
     cards[3].caption("No recommendations yet: they appear once savings have been analysed.")
+
+spend = ui.data_sources()
+if spend.month_requests:
+    st.caption(
+        f"Cost Explorer API this month: {spend.month_requests:,} requests, {ui.money(spend.month_usd, decimals=2)} "
+        "(USD 0.01 each; details on Data Sources)."
+    )

@@ -80,3 +80,12 @@ def test_store_on_an_older_schema_says_to_run_init(monkeypatch, tmp_path):
     command.upgrade(db.alembic_config(db.get_engine()), "0001")
     at = open_page(None, username="")
     assert any("older schema" in e.value and "python -m finops init" in e.value for e in at.error)
+
+
+def test_an_unknown_source_is_refused_with_the_valid_ones(seeded_store, monkeypatch):
+    from finops.settings import get_settings
+
+    monkeypatch.setenv("FINOPS_SOURCE", "azure")
+    get_settings.cache_clear()
+    at = open_page(None, username="")
+    assert any("FINOPS_SOURCE" in e.value and "'auto', 'aws' or 'demo'" in e.value for e in at.error)

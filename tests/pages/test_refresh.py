@@ -81,6 +81,8 @@ def test_data_sources_page_shows_runs_requests_spend_and_permission_problems(see
     runs = at.dataframe[0].value
     assert runs.iloc[-1]["id"] == 1 and runs.iloc[-1]["requests"] == 3 and runs.iloc[-1]["status"] == "ok"
     assert at.dataframe[1].value.iloc[0]["requested_by"] == "ada"
+    home = open_page("pages/home.py")
+    assert any("Cost Explorer API this month: 3 requests, $0.03" in c.value for c in home.caption)
 
 
 def test_members_get_no_refresh_button_and_no_data_sources(seeded_store):
