@@ -82,6 +82,9 @@ def month_days(year: int, month: int) -> list[date]:
     return [first + timedelta(days=i) for i in range((nxt - first).days)]
 
 
+CHANGED_DAYS = 2  # days whose totals move between two Cost Explorer updates (an assumption, see README)
+
+
 def monthly(settings, groups: int, page_groups: int, refreshes: int, *, naive: bool, paging=pages_for) -> int:
     """Requests over MONTH: `refreshes` a day, each pulling the real window (or the 14-month backfill window)."""
     total = 0
@@ -308,7 +311,8 @@ def main() -> None:
                         moto, s, small, full, page, prev.replace(day=11), backfill=True, label="backfill, 10 days"
                     )
                 )
-                steady = Settings(**uncapped)
+                # without the change probe: the whole steady window is re-pulled (every day counted as changed)
+                steady = Settings(aws_change_probe=False, **uncapped)
                 grace = defaults.aws_grace_days
                 for day, label in ((grace, f"steady, day {grace} (grace)"), (28, "steady, day 28")):
                     results.append(
@@ -454,6 +458,40 @@ def main() -> None:
         f"\ndaily cap {cap} requests (aws_max_requests_per_day): the first backfill needs "
         f"{pages_for(bf_days, groups_per_day, page):,}, one day-28 refresh {per_refresh_late:,}, "
         f"{args.refreshes_per_day} of them {args.refreshes_per_day * per_refresh_late:,}"
+    )
+    # --- with the change probe (the default) ------------------------------------------------------------
+    print(
+        f"\n## With the change probe (default): each refresh makes 1 ungrouped request (daily totals of the "
+        f"window) and re-pulls only the days whose totals changed; assumed {CHANGED_DAYS} changed days per "
+        "Cost Explorer update (yesterday arriving, the day before settling)"
+    )
+    probe_rows = []
+    for p in sorted({*PAGE_SIZES, page}):
+        for updates in sorted({1, args.refreshes_per_day}):
+            per_day = args.refreshes_per_day + updates * pages_for(CHANGED_DAYS, groups_per_day, p) + EXTRAS_PER_DAY
+            per_month = per_day * n_month
+            naive = monthly(defaults, groups_per_day, p, args.refreshes_per_day, naive=True)
+            ratio = naive / per_month
+            probe_rows.append(
+                [
+                    f"{p:,}" + (" *" if p == page else ""),
+                    f"{updates}",
+                    f"{per_day:,}",
+                    f"{per_month:,}",
+                    usd(per_month),
+                    f"{ratio:.1f}x",
+                    ("meets" if per_month * 0.01 <= TARGET_USD else "MISSES") + f" USD {TARGET_USD:g}",
+                    ("meets" if ratio >= TARGET_RATIO else "MISSES") + f" {TARGET_RATIO:g}x",
+                ]
+            )
+    print_table(
+        ["page groups", "CE updates/day", "per day", "per month", "USD/month", "naive/ours", "vs USD 3", "vs 10x"],
+        probe_rows,
+    )
+    print(
+        "(CE updates/day: 1 is AWS's documented minimum refresh, 'at least once every 24 hours'; "
+        f"{args.refreshes_per_day} assumes every scheduled refresh finds new data. The probe's behaviour itself "
+        "is tested against moto in tests/store/test_aws_ce.py)"
     )
     budget = TARGET_USD / 0.01 / n_month
     print(

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     aws_max_requests_per_day: int = Field(
         100, ge=0, description="Cap on billed Cost Explorer requests (USD 0.01 each) per UTC day"
     )
+    aws_change_probe: bool = Field(
+        True,
+        description="Before a steady refresh, ask Cost Explorer for daily totals (one request) and re-pull only "
+        "the days that changed",
+    )
     aws_retry_mode: Literal["standard", "adaptive"] = Field("standard", description="botocore retry mode")
     aws_max_attempts: int = Field(5, ge=1, description="botocore's total attempts per AWS call (first one included)")
     heartbeat_seconds: int = Field(30, description="How often the sidecar records that it is alive")

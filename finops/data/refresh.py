@@ -25,6 +25,7 @@ from finops.settings import Settings
 
 log = logging.getLogger(__name__)
 
+CENT_MICROS = 10_000
 THROTTLING_CODES = {"ThrottlingException", "LimitExceededException", "Throttling", "TooManyRequestsException"}
 
 
@@ -119,6 +120,16 @@ def refresh_aws(
     try:
         ce, org = clients or aws_ce.make_clients(settings)
         names = aws_ce.account_names(org)
+        if last is not None and settings.aws_change_probe:
+            changed = _changed_days(session, ce, start, end, recorder)
+            if changed is None:
+                run = _unchanged_run(session, start, end)
+                if extras if extras is not None else today == _utc_today():
+                    _run_extras(session, ce, recorder, today)
+                recorder.attach(run.id)
+                session.refresh(run)  # readable after the session closes
+                return run
+            start, end = changed
         rows = aws_ce.fetch_costs(ce, start, end, recorder=recorder, account_names=names)
     except (BotoCoreError, ClientError, aws_ce.BudgetExceeded) as exc:
         message = describe_aws_error(exc, settings)
@@ -131,6 +142,55 @@ def refresh_aws(
         _run_extras(session, ce, recorder, today)
     recorder.attach(run.id)
     session.refresh(run)  # loaded, so the caller can read it after the session closes
+    return run
+
+
+def _stored_daily_totals(session: Session, start: date, end: date) -> dict[date, tuple[int, int, int]]:
+    """Per day in `[start, end)`: the stored aws_ce totals (micros) and how many rows make them."""
+    c = CostDaily.__table__.c
+    stmt = (
+        select(c.day, func.sum(c.unblended_micros), func.sum(c.amortized_micros), func.count())
+        .where(c.source == aws_ce.SOURCE, c.day >= start, c.day < end)
+        .group_by(c.day)
+    )
+    return {_as_date(day): (int(u), int(a), int(n)) for day, u, a, n in session.execute(stmt)}
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _changed_days(session: Session, ce, start: date, end: date, recorder) -> tuple[date, date] | None:
+    """The span of days whose Cost Explorer totals differ from the store's (None: nothing changed).
+
+    One ungrouped request answers it. Stored rows are rounded to the micro-unit one by one, so a day may
+    differ from Cost Explorer's own total by up to a micro-unit per row without having changed; anything
+    beyond that plus a cent counts as a change.
+    """
+    served = aws_ce.fetch_daily_totals(ce, start, end, recorder=recorder)
+    stored = _stored_daily_totals(session, start, end)
+    changed = []
+    for day in sorted(set(served) | set(stored)):
+        u, a = served.get(day, (0, 0))
+        su, sa, rows = stored.get(day, (0, 0, 0))
+        tolerance = CENT_MICROS + rows
+        if abs(u - su) > tolerance or abs(a - sa) > tolerance:
+            changed.append(day)
+    if not changed:
+        return None
+    return changed[0], changed[-1] + timedelta(days=1)
+
+
+def _unchanged_run(session: Session, start: date, end: date) -> RefreshRun:
+    """Record a refresh whose probe found nothing new: no data moves, the data version stays."""
+    now = utcnow()
+    run = RefreshRun(
+        source=aws_ce.SOURCE, status="unchanged", started_at=now, finished_at=now, window_start=start, window_end=end
+    )
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    log.info("Cost Explorer totals for [%s, %s) unchanged: nothing pulled", start, end)
     return run
 
 

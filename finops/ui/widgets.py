@@ -44,9 +44,12 @@ def freshness_badge(status: Status) -> None:
     if status.empty:
         left.caption(f"No cost data yet · source: {source}")
     else:
+        checked = (
+            f" · checked {_ago(status.last_run_finished)}: no change" if status.last_run_status == "unchanged" else ""
+        )
         left.caption(
             f"Data as of **{status.last_day:%Y-%m-%d}** · source: **{source}** · "
-            f"loaded {_ago(status.last_ok_finished)} (data version {status.version})"
+            f"loaded {_ago(status.last_ok_finished)} (data version {status.version}){checked}"
         )
     if status.last_run_status == "failed":
         last_good = f"as of {status.last_day:%Y-%m-%d}" if status.last_day else "none yet"

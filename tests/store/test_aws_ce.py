@@ -172,7 +172,7 @@ def test_moto_later_refresh_replaces_only_the_open_window(aws_store, moto_url):
     with Session(aws_store) as s:
         run_refresh(s, get_settings(), today=TODAY)
     restated = [dict(p, Groups=p["Groups"][:2]) for p in periods]  # November restated: fewer groups
-    queue(moto_url, pages(restated))
+    queue(moto_url, [totals(restated), *pages(restated)])  # the change probe first, then the pull
     with Session(aws_store) as s:
         run = run_refresh(s, get_settings(), today=TODAY)
     assert (run.window_start, run.window_end) == (date(2026, 11, 1), TODAY)
@@ -180,6 +180,67 @@ def test_moto_later_refresh_replaces_only_the_open_window(aws_store, moto_url):
     assert {k: v for k, v in stored.items() if k[0] >= date(2026, 11, 1)} == expected_micros(restated)
     october_rows = {k: v for k, v in stored.items() if k[0] < date(2026, 11, 1)}
     assert october_rows == {(date(2026, 10, 15), *k[1:]): v for k, v in expected_micros(periods[:1]).items()}
+
+
+def totals(periods: list[dict], nudge: dict[str, int] | None = None) -> dict:
+    """The ungrouped answer (one page of daily Totals) matching `periods`; `nudge` adds micros to a day."""
+    results = []
+    for p in periods:
+        day = p["TimePeriod"]["Start"]
+        total = {}
+        for metric in ("UnblendedCost", "AmortizedCost"):
+            micros = sum(amount_to_micros(g["Metrics"][metric]["Amount"]) for g in p["Groups"])
+            micros += (nudge or {}).get(day, 0)
+            total[metric] = {"Amount": str(Decimal(micros) / 1_000_000), "Unit": "USD"}
+        results.append({"TimePeriod": p["TimePeriod"], "Total": total, "Groups": [], "Estimated": True})
+    return {"ResultsByTime": results, "DimensionValueAttributes": []}
+
+
+def test_probe_finds_nothing_new_and_pulls_nothing(aws_store, moto_url):
+    periods = served()
+    queue(moto_url, pages(periods))
+    with Session(aws_store) as s:
+        first_id = run_refresh(s, get_settings(), today=TODAY).id
+    queue(moto_url, [totals(periods)])  # Cost Explorer's totals equal what the store holds
+    with Session(aws_store) as s:
+        run = run_refresh(s, get_settings(), today=TODAY)
+    assert run.status == "unchanged" and (run.window_start, run.window_end) == (date(2026, 11, 1), TODAY)
+    calls = api_calls(aws_store)
+    assert len(calls) == 4 and calls[-1].run_id == run.id  # 3 pages, then the one probe request
+    assert stored_micros(aws_store) == expected_micros(periods)
+    with Session(aws_store) as s:
+        from finops.data import queries
+
+        assert queries.data_version(session=s) == first_id  # nothing moved: caches stay valid
+
+
+def test_probe_repulls_only_the_days_that_changed(aws_store, moto_url):
+    periods = served()
+    queue(moto_url, pages(periods))
+    with Session(aws_store) as s:
+        run_refresh(s, get_settings(), today=TODAY)
+    changed = dict(periods[1], Groups=[dict(g) for g in periods[1]["Groups"]])
+    changed["Groups"][0] = dict(
+        changed["Groups"][0],
+        Metrics={m: {"Amount": "123.45", "Unit": "USD"} for m in ("UnblendedCost", "AmortizedCost")},
+    )
+    probe = totals([periods[0], changed, periods[2]])
+    queue(moto_url, [probe, {"ResultsByTime": [changed], "DimensionValueAttributes": []}])
+    with Session(aws_store) as s:
+        run = run_refresh(s, get_settings(), today=TODAY)
+    assert run.status == "ok" and (run.window_start, run.window_end) == (date(2026, 11, 2), date(2026, 11, 3))
+    assert stored_micros(aws_store) == expected_micros([periods[0], changed, periods[2]])
+    assert len(api_calls(aws_store)) == 3 + 2  # the backfill's pages, the probe, one day's pull
+
+
+def test_probe_tolerates_per_row_rounding(aws_store, moto_url):
+    periods = served()
+    queue(moto_url, pages(periods))
+    with Session(aws_store) as s:
+        run_refresh(s, get_settings(), today=TODAY)
+    queue(moto_url, [totals(periods, nudge={"2026-11-02": 3})])  # 3 micro-units: rounding, not a change
+    with Session(aws_store) as s:
+        assert run_refresh(s, get_settings(), today=TODAY).status == "unchanged"
 
 
 # --- Stubber -------------------------------------------------------------------------------------

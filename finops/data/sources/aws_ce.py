@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from finops.data.sources import CONTRACT_COLUMNS
 from finops.data.tables import CeApiCall, utcnow
+from finops.money import amount_to_micros
 from finops.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,34 @@ def fetch_costs(
         page += 1
     parts = [parse_results(rbt, account_names=names, group_keys=keys) for rbt, keys in frames]
     return pd.concat(parts, ignore_index=True) if parts else parse_results([], account_names=names)
+
+
+def fetch_daily_totals(client, start: date, end: date, *, recorder: Recorder) -> dict[date, tuple[int, int]]:
+    """Per-day totals of both metrics over `[start, end)`, in micro-units, from one ungrouped request.
+
+    A month of days fits one page, so this costs one request: the cheap probe that tells which days
+    changed since the last pull.
+    """
+    params = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Granularity": "DAILY",
+        "Metrics": list(METRICS),
+    }
+    totals: dict[date, tuple[int, int]] = {}
+    page, token = 1, None
+    while True:
+        request = dict(params, NextPageToken=token) if token else params
+        response = recorder.call("GetCostAndUsage", page, client.get_cost_and_usage, **request)
+        for period in response.get("ResultsByTime") or []:
+            day = date.fromisoformat(period["TimePeriod"]["Start"])
+            total = period.get("Total") or {}
+            unblended, _ = _amount(total, "UnblendedCost")
+            amortized, _ = _amount(total, "AmortizedCost")
+            totals[day] = (amount_to_micros(unblended), amount_to_micros(amortized))
+        token = response.get("NextPageToken")
+        if not token:
+            return totals
+        page += 1
 
 
 def account_names(org_client) -> dict[str, str]:
