@@ -207,15 +207,24 @@ def run_scenario(moto: Moto, session, settings, groups, page_groups, today, *, b
     from finops.data.sources import aws_ce
 
     if backfill:
-        start, end = aws_ce.refresh_window(today, has_data=False, settings=settings)
+        # the real order: the open window first, then whole months of history, newest first
+        start, end = aws_ce.refresh_window(today, has_data=True, settings=settings)
+        windows = [(start, end)]
+        target = aws_ce.month_start(today, settings.aws_refresh_months_back)
+        while windows[-1][0] > target:
+            hi = windows[-1][0]
+            windows.append((aws_ce.month_start(hi - timedelta(days=1)), hi))
+        start = windows[-1][0]
     else:
         from finops.data.refresh import _last_loaded
 
         last = _last_loaded(session, aws_ce.SOURCE)
         start, end = aws_ce.refresh_window(today, has_data=last is not None, settings=settings, last_loaded=last)
+        windows = [(start, end)]
     days = (end - start).days
-    predicted = pages_for(days, len(groups), page_groups)
-    moto.queue(page_results(start, end, groups, page_groups))
+    predicted = sum(pages_for((hi - lo).days, len(groups), page_groups) for lo, hi in windows)
+    for lo, hi in windows:
+        moto.queue(page_results(lo, hi, groups, page_groups))
     before = ce_calls(session)
     t0 = time.perf_counter()
     error = None
@@ -312,7 +321,7 @@ def main() -> None:
                     )
                 )
                 # without the change probe: the whole steady window is re-pulled (every day counted as changed)
-                steady = Settings(aws_change_probe=False, **uncapped)
+                steady = Settings(aws_change_probe=False, aws_refresh_months_back=0, **uncapped)
                 grace = defaults.aws_grace_days
                 for day, label in ((grace, f"steady, day {grace} (grace)"), (28, "steady, day 28")):
                     results.append(

@@ -32,7 +32,11 @@ class Settings(BaseSettings):
         3, ge=0, le=28, description="During the first N days of a month, refreshes also re-pull the previous month"
     )
     aws_max_requests_per_day: int = Field(
-        100, ge=0, description="Cap on billed Cost Explorer requests (USD 0.01 each) per UTC day"
+        500,
+        ge=0,
+        description="Cap on billed Cost Explorer requests (USD 0.01 each) per UTC day: at most USD 5 a day. "
+        "A first load of 40 accounts x 120 services needs about 165 for the open month and 2,100 for 13 months "
+        "of history, which then spreads over a few days",
     )
     aws_change_probe: bool = Field(
         True,

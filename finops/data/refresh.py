@@ -108,41 +108,81 @@ def refresh_demo(session: Session, settings: Settings, today: date) -> RefreshRu
 def refresh_aws(
     session: Session, settings: Settings, today: date, *, backfill: bool, clients=None, extras: bool | None = None
 ) -> RefreshRun:
-    """Pull Cost Explorer's changeable window (or the whole backfill) and replace it in the store.
+    """Refresh Cost Explorer data: the window that can still change, then any history still missing.
 
-    After a successful load, the once-a-day extras (AWS forecast, anomalies, recommendations) run; they
-    never fail the refresh. `extras=None` runs them only when `today` is the real UTC day: they describe
-    the present, so a refresh pinned to another day (replays, tests) does not spend on them.
+    1. The steady window (`aws_ce.refresh_window`): with data already there and the change probe on, one
+       ungrouped request finds the days that changed and only those are re-pulled.
+    2. The once-a-day extras (AWS forecast, anomalies, recommendations); they never fail the refresh.
+       `extras=None` runs them only when `today` is the real UTC day: they describe the present, so a
+       refresh pinned to another day (replays, tests) does not spend on them.
+    3. History: whole months before the oldest one loaded, newest first, back to `aws_refresh_months_back`
+       months, each its own atomic load. The daily request cap pauses this part (what is loaded stays, the
+       next refresh goes on), so a large first backfill spreads over days instead of failing whole.
+    `backfill=True` re-pulls everything, the whole history included.
     """
     last = None if backfill else _last_loaded(session, aws_ce.SOURCE)
-    start, end = aws_ce.refresh_window(today, has_data=last is not None, settings=settings, last_loaded=last)
+    start, end = aws_ce.refresh_window(today, has_data=True, settings=settings, last_loaded=last)
     recorder = aws_ce.Recorder(session, settings.aws_max_requests_per_day)
     try:
         ce, org = clients or aws_ce.make_clients(settings)
         names = aws_ce.account_names(org)
-        if last is not None and settings.aws_change_probe:
-            changed = _changed_days(session, ce, start, end, recorder)
-            if changed is None:
-                run = _unchanged_run(session, start, end)
-                if extras if extras is not None else today == _utc_today():
-                    _run_extras(session, ce, recorder, today)
-                recorder.attach(run.id)
-                session.refresh(run)  # readable after the session closes
-                return run
-            start, end = changed
-        rows = aws_ce.fetch_costs(ce, start, end, recorder=recorder, account_names=names)
+        run = _refresh_window(session, settings, ce, names, recorder, start, end, probe=last is not None)
     except (BotoCoreError, ClientError, aws_ce.BudgetExceeded) as exc:
         message = describe_aws_error(exc, settings)
         run = failed_run(session, aws_ce.SOURCE, start, end, message)
         recorder.attach(run.id)
         log.warning("AWS refresh failed: %s", message)
         raise RefreshError(message) from exc
-    run = load.replace_window(session, aws_ce.SOURCE, start, end, rows)
     if extras if extras is not None else today == _utc_today():
         _run_extras(session, ce, recorder, today)
-    recorder.attach(run.id)
+        recorder.attach(run.id)
+    oldest = start if backfill else min(start, _history_start(session) or start)
+    _continue_history(session, settings, ce, names, recorder, today, oldest)
     session.refresh(run)  # loaded, so the caller can read it after the session closes
     return run
+
+
+def _refresh_window(session, settings, ce, names, recorder, start: date, end: date, *, probe: bool) -> RefreshRun:
+    """Pull `[start, end)` (narrowed by the change probe when `probe`) and replace it; returns the run."""
+    if probe and settings.aws_change_probe:
+        changed = _changed_days(session, ce, start, end, recorder)
+        if changed is None:
+            run = _unchanged_run(session, start, end)
+            recorder.attach(run.id)
+            return run
+        start, end = changed
+    rows = aws_ce.fetch_costs(ce, start, end, recorder=recorder, account_names=names)
+    run = load.replace_window(session, aws_ce.SOURCE, start, end, rows)
+    recorder.attach(run.id)
+    return run
+
+
+def _history_start(session: Session) -> date | None:
+    """The first day of the oldest window ever loaded from Cost Explorer (None: nothing loaded)."""
+    q = select(func.min(RefreshRun.window_start)).where(RefreshRun.source == aws_ce.SOURCE, RefreshRun.status == "ok")
+    value = session.execute(q).scalar_one_or_none()
+    return _as_date(value) if value is not None else None
+
+
+def _continue_history(session, settings, ce, names, recorder, today: date, oldest: date) -> None:
+    """Load whole months before `oldest`, newest first, down to what Cost Explorer keeps; the cap pauses it."""
+    target = aws_ce.month_start(today, settings.aws_refresh_months_back)
+    while oldest > target:
+        lo = aws_ce.month_start(oldest - timedelta(days=1))
+        try:
+            rows = aws_ce.fetch_costs(ce, lo, oldest, recorder=recorder, account_names=names)
+        except aws_ce.BudgetExceeded:
+            log.info("history loaded back to %s; the daily request cap pauses the rest until tomorrow", oldest)
+            return
+        except (BotoCoreError, ClientError) as exc:
+            message = describe_aws_error(exc, settings)
+            run = failed_run(session, aws_ce.SOURCE, lo, oldest, f"history: {message}")
+            recorder.attach(run.id)
+            log.warning("loading history [%s, %s) failed: %s", lo, oldest, message)
+            return
+        run = load.replace_window(session, aws_ce.SOURCE, lo, oldest, rows)
+        recorder.attach(run.id)
+        oldest = lo
 
 
 def _stored_daily_totals(session: Session, start: date, end: date) -> dict[date, tuple[int, int, int]]:

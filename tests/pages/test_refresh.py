@@ -76,7 +76,7 @@ def test_data_sources_page_shows_runs_requests_spend_and_permission_problems(see
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Cost Explorer requests this month"] == "3"
     assert metrics["Cost Explorer spend this month"] == "$0.03"
-    assert metrics["Requests today"] == "3 / 100"
+    assert metrics["Requests today"] == "3 / 500"
     assert any("not permitted: the role needs ce:GetAnomalies" in w.value for w in at.warning)
     runs = at.dataframe[0].value
     assert runs.iloc[-1]["id"] == 1 and runs.iloc[-1]["requests"] == 3 and runs.iloc[-1]["status"] == "ok"

@@ -123,6 +123,7 @@ def aws_store(store, moto_url, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    monkeypatch.setenv("FINOPS_AWS_REFRESH_MONTHS_BACK", "0")  # history: the open month only (see history tests)
     monkeypatch.setenv("FINOPS_AWS_MAX_ATTEMPTS", "1")  # moto answers unimplemented calls with 500s
     get_settings.cache_clear()
     yield store
@@ -140,8 +141,8 @@ def test_moto_multi_page_refresh_stores_exactly_what_was_served(aws_store, moto_
     with Session(aws_store) as s:
         run = run_refresh(s, get_settings(), today=TODAY)
     assert run.status == "ok" and run.rows == 18
-    # the first refresh backfills 13 months plus the open one (moto serves only what was queued)
-    assert (run.window_start, run.window_end) == (date(2025, 10, 1), TODAY)
+    # the first refresh pulls the open month first (history months follow; none are asked for here)
+    assert (run.window_start, run.window_end) == (date(2026, 11, 1), TODAY)
     assert stored_micros(aws_store) == expected_micros(periods)
     with Session(aws_store) as s:  # rollups follow, to the micro
         monthly = s.execute(select(func.sum(CostMonthly.unblended_micros))).scalar_one()
@@ -165,13 +166,17 @@ def test_moto_multi_page_refresh_stores_exactly_what_was_served(aws_store, moto_
     assert len(api_calls(aws_store)) == 6
 
 
-def test_moto_later_refresh_replaces_only_the_open_window(aws_store, moto_url):
+def test_moto_later_refresh_replaces_only_the_open_window(aws_store, moto_url, monkeypatch):
+    monkeypatch.setenv("FINOPS_AWS_REFRESH_MONTHS_BACK", "1")
+    get_settings.cache_clear()
     periods = served()
     october = [dict(p, TimePeriod={"Start": "2026-10-15", "End": "2026-10-16"}, Estimated=False) for p in periods[:1]]
-    queue(moto_url, [{"ResultsByTime": october + periods[:1]}])  # the backfill: a closed day and Nov 1st
+    # the first refresh: the open month (Nov 1st), then one month of history (a closed October day)
+    queue(moto_url, [{"ResultsByTime": periods[:1]}, {"ResultsByTime": october}])
     with Session(aws_store) as s:
         run_refresh(s, get_settings(), today=TODAY)
     restated = [dict(p, Groups=p["Groups"][:2]) for p in periods]  # November restated: fewer groups
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()  # moto repeats answers per body
     queue(moto_url, [totals(restated), *pages(restated)])  # the change probe first, then the pull
     with Session(aws_store) as s:
         run = run_refresh(s, get_settings(), today=TODAY)
@@ -246,6 +251,47 @@ def test_probe_tolerates_per_row_rounding(aws_store, moto_url):
 # --- Stubber -------------------------------------------------------------------------------------
 
 
+def test_history_loads_newest_month_first_and_the_cap_pauses_it(store, monkeypatch):
+    monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    monkeypatch.setenv("FINOPS_AWS_REFRESH_MONTHS_BACK", "2")
+    monkeypatch.setenv("FINOPS_AWS_MAX_REQUESTS_PER_DAY", "2")
+    get_settings.cache_clear()
+    november = served()
+    october, september = (
+        [
+            dict(p, TimePeriod={"Start": f"2026-{m}-0{i + 1}", "End": f"2026-{m}-0{i + 2}"})
+            for i, p in enumerate(november)
+        ]
+        for m in ("10", "09")
+    )
+    month = lambda start, end: {**REQUEST, "TimePeriod": {"Start": start, "End": end}}  # noqa: E731
+    ce, org = stubbed_clients()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": november}, REQUEST)
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": october}, month("2026-10-01", "2026-11-01"))
+        with Session(store) as s:  # the cap (2) stops September: no request, no failure
+            run = run_refresh(s, get_settings(), today=TODAY, clients=(ce, org))
+        ce_stub.assert_no_pending_responses()
+    assert run.status == "ok" and (run.window_start, run.window_end) == (date(2026, 11, 1), TODAY)
+    assert [(r.status, r.window_start) for r in runs(store)] == [("ok", date(2026, 11, 1)), ("ok", date(2026, 10, 1))]
+    assert stored_micros(store) == expected_micros(november + october)
+
+    monkeypatch.setenv("FINOPS_AWS_MAX_REQUESTS_PER_DAY", "4")  # the next refresh goes on where it stopped
+    get_settings.cache_clear()
+    probe = {**{k: v for k, v in REQUEST.items() if k != "GroupBy"}}
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_response("get_cost_and_usage", totals(november), probe)
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": september}, month("2026-09-01", "2026-10-01"))
+        with Session(store) as s:
+            again = run_refresh(s, get_settings(), today=TODAY, clients=(ce, org))
+        ce_stub.assert_no_pending_responses()
+    assert again.status == "unchanged"
+    assert stored_micros(store) == expected_micros(november + october + september)
+    assert len(api_calls(store)) == 4  # history complete: a third refresh would only probe
+
+
 def stubbed_clients():
     kw = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
     ce = boto3.client("ce", config=Config(retries={"mode": "standard", "max_attempts": 1}), **kw)
@@ -256,12 +302,13 @@ def stubbed_clients():
 @pytest.fixture
 def aws_settings(store, monkeypatch):
     monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    monkeypatch.setenv("FINOPS_AWS_REFRESH_MONTHS_BACK", "0")  # history: the open month only (see history tests)
     get_settings.cache_clear()
     return get_settings()
 
 
 REQUEST = {
-    "TimePeriod": {"Start": "2025-10-01", "End": "2026-11-04"},
+    "TimePeriod": {"Start": "2026-11-01", "End": "2026-11-04"},  # the open month: history comes after
     "Granularity": "DAILY",
     "Metrics": ["UnblendedCost", "AmortizedCost"],
     "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}],
@@ -325,6 +372,7 @@ def test_throttling_is_recorded_and_fails_cleanly(store, aws_settings):
 
 def test_daily_cap_refuses_before_the_request(store, monkeypatch):
     monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    monkeypatch.setenv("FINOPS_AWS_REFRESH_MONTHS_BACK", "0")  # history: the open month only (see history tests)
     monkeypatch.setenv("FINOPS_AWS_MAX_REQUESTS_PER_DAY", "2")
     get_settings.cache_clear()
     settings = get_settings()

@@ -567,7 +567,7 @@ def test_an_unexpected_client_exception_is_an_error_not_a_crash(store):
 # --- from run_refresh ----------------------------------------------------------------------------
 
 CAU_REQUEST = {
-    "TimePeriod": {"Start": "2025-10-01", "End": "2026-11-04"},
+    "TimePeriod": {"Start": "2026-11-01", "End": "2026-11-04"},
     "Granularity": "DAILY",
     "Metrics": ["UnblendedCost", "AmortizedCost"],
     "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}],
@@ -577,6 +577,7 @@ CAU_REQUEST = {
 @pytest.fixture
 def aws_settings(store, monkeypatch):
     monkeypatch.setenv("FINOPS_SOURCE", "aws")
+    monkeypatch.setenv("FINOPS_AWS_REFRESH_MONTHS_BACK", "0")  # no history months to pull
     get_settings.cache_clear()
     return get_settings()
 

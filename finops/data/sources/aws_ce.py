@@ -190,11 +190,12 @@ class Recorder:
         return response
 
     def attach(self, run_id: int | None) -> None:
-        """Link this recorder's rows to the refresh run `run_id`."""
+        """Link the rows recorded since the last `attach` to the refresh run `run_id`."""
         if run_id is None or not self.ids:
             return
         self.session.execute(update(CeApiCall).where(CeApiCall.id.in_(self.ids)).values(run_id=run_id))
         self.session.commit()
+        self.ids = []
 
 
 def fetch_costs(
@@ -285,7 +286,7 @@ CREDENTIAL_CODES = {
 # --- windows and clients -------------------------------------------------------------------------
 
 
-def _month_start(day: date, months_back: int = 0) -> date:
+def month_start(day: date, months_back: int = 0) -> date:
     index = day.year * 12 + day.month - 1 - months_back
     return date(index // 12, index % 12 + 1, 1)
 
@@ -302,12 +303,12 @@ def refresh_window(
     """
     end = today
     if not has_data:
-        return _month_start(today, settings.aws_refresh_months_back), end
-    start = _month_start(today, 1 if today.day <= settings.aws_grace_days else 0)
+        return month_start(today, settings.aws_refresh_months_back), end
+    start = month_start(today, 1 if today.day <= settings.aws_grace_days else 0)
     if start >= end:  # the 1st with no grace days: close the previous month at least
-        start = _month_start(today - timedelta(days=1))
+        start = month_start(today - timedelta(days=1))
     if last_loaded is not None and last_loaded < start:
-        start = max(_month_start(last_loaded), _month_start(today, settings.aws_refresh_months_back))
+        start = max(month_start(last_loaded), month_start(today, settings.aws_refresh_months_back))
     return start, end
 
 

@@ -41,7 +41,7 @@ from botocore.exceptions import ClientError
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from finops.data.sources.aws_ce import BudgetExceeded, Recorder, _error_code, _month_start
+from finops.data.sources.aws_ce import BudgetExceeded, Recorder, _error_code, month_start
 from finops.data.tables import Anomaly, AwsForecast, CeFeature, Recommendation
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _day(value) -> date | None:
 
 def forecast_window(today: date) -> tuple[date, date]:
     """[today, first day of the month three months ahead)."""
-    return today, _month_start(today, -FORECAST_MONTHS_AHEAD)
+    return today, month_start(today, -FORECAST_MONTHS_AHEAD)
 
 
 def parse_forecast(response: dict) -> list[dict]:
