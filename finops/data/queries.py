@@ -120,6 +120,42 @@ def monthly_costs(
     return _dates(_frame(session, stmt, cols), "month")
 
 
+def _grouped(
+    session: Session,
+    time_col: str,
+    tables: tuple,
+    start: date,
+    end: date,
+    by: Sequence[str],
+    accounts: Sequence[str] = (),
+    services: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Costs per `time_col` in `[start, end)` and currency, also per service and/or account, summed in SQL.
+
+    `tables` is (per-account table, per-service rollup): the smaller rollup serves whenever no account is
+    grouped or filtered.
+    """
+    unknown = set(by) - {"service", "account"}
+    if unknown:
+        raise ValueError(f"cannot group costs by {', '.join(sorted(unknown))}")
+    per_account, rollup = tables
+    c = (per_account if "account" in by or accounts else rollup).__table__.c
+    keys = [c[time_col]] + ([c.service] if "service" in by else []) + ([c.account_id] if "account" in by else [])
+    labels = [func.max(c.account_name)] if "account" in by else []
+    stmt = (
+        select(*keys, *labels, c.currency, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
+        .where(c[time_col] >= start, c[time_col] < end)
+        .group_by(*keys, c.currency)
+        .order_by(*keys, c.currency)
+    )
+    if accounts:
+        stmt = stmt.where(c.account_id.in_(list(accounts)))
+    if services:
+        stmt = stmt.where(c.service.in_(list(services)))
+    columns = [k.name for k in keys] + ["account_name"] * bool(labels) + ["currency"]
+    return _dates(_frame(session, stmt, [*columns, "unblended_micros", "amortized_micros"]), time_col)
+
+
 def monthly_summary(
     *,
     session: Session,
@@ -129,31 +165,11 @@ def monthly_summary(
     accounts: Sequence[str] = (),
     services: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Cost per month for months starting in `[start, end)`, grouped in SQL, also per service and/or account.
+    """Cost per month for months starting in `[start, end)`, also per service and/or account (`by`).
 
-    `by` holds "service" and/or "account". Returns month, [service], [account_id, account_name], currency,
-    unblended_cost, amortized_cost, sorted by those keys.
+    Returns month, [service], [account_id, account_name], currency, unblended_cost, amortized_cost, sorted.
     """
-    unknown = set(by) - {"service", "account"}
-    if unknown:
-        raise ValueError(f"cannot group monthly costs by {', '.join(sorted(unknown))}")
-    # without accounts the month x service rollup is enough (and far smaller than cost_monthly)
-    per_account = "account" in by or bool(accounts)
-    c = CostMonthly.__table__.c if per_account else CostMonthlyService.__table__.c
-    keys = [c.month] + ([c.service] if "service" in by else []) + ([c.account_id] if "account" in by else [])
-    labels = [func.max(c.account_name)] if "account" in by else []
-    stmt = (
-        select(*keys, *labels, c.currency, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
-        .where(c.month >= start, c.month < end)
-        .group_by(*keys, c.currency)
-        .order_by(*keys, c.currency)
-    )
-    if accounts:
-        stmt = stmt.where(c.account_id.in_(list(accounts)))
-    if services:
-        stmt = stmt.where(c.service.in_(list(services)))
-    columns = [k.name for k in keys] + ["account_name"] * bool(labels) + ["currency"]
-    return _dates(_frame(session, stmt, [*columns, "unblended_micros", "amortized_micros"]), "month")
+    return _grouped(session, "month", (CostMonthly, CostMonthlyService), start, end, by, accounts, services)
 
 
 def daily_costs(
@@ -185,27 +201,11 @@ def daily_costs(
 
 
 def daily_costs_by(*, session: Session, start: date, end: date, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Cost per day and currency over `[start, end)`, also per service and/or account when `by` names them.
+    """Cost per day over `[start, end)`, also per service and/or account (`by`).
 
-    `by` holds "service" and/or "account". Returns day, [service], [account_id, account_name], currency,
-    unblended_cost, amortized_cost, sorted by those keys.
+    Returns day, [service], [account_id, account_name], currency, unblended_cost, amortized_cost, sorted.
     """
-    unknown = set(by) - {"service", "account"}
-    if unknown:
-        raise ValueError(f"cannot group daily costs by {', '.join(sorted(unknown))}")
-    # without accounts the per-service rollup is enough (and much smaller than cost_daily)
-    c = CostDaily.__table__.c if "account" in by else CostDailyService.__table__.c
-    keys = [c.day] + ([c.service] if "service" in by else []) + ([c.account_id] if "account" in by else [])
-    labels = [func.max(c.account_name)] if "account" in by else []
-    stmt = (
-        select(*keys, *labels, c.currency, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
-        .where(c.day >= start, c.day < end)
-        .group_by(*keys, c.currency)
-        .order_by(*keys, c.currency)
-    )
-    columns = [k.name for k in keys] + ["account_name"] * bool(labels) + ["currency"]
-    columns += ["unblended_micros", "amortized_micros"]
-    return _dates(_frame(session, stmt, columns), "day")
+    return _grouped(session, "day", (CostDaily, CostDailyService), start, end, by)
 
 
 def service_costs(*, session: Session, start: date, end: date) -> pd.DataFrame:
