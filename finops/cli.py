@@ -26,7 +26,6 @@ from finops.export import to_csv_bytes
 from finops.settings import get_settings
 
 PROG = "python -m finops"
-UI_URL = "http://localhost:8501"
 GRAINS = ("day", "month")
 DIMENSIONS = ("service", "account")
 
@@ -303,7 +302,7 @@ def run_bootstrap(_args) -> int:
     rule = "=" * 72
     print(
         f"{rule}\n"
-        f"FinOps is ready. Log in at {UI_URL}\n"
+        f"FinOps is ready. Log in at http://localhost:{get_settings().port}\n"
         f"  username: admin\n"
         f"  password: {password}\n"
         f"This password is shown only this once. Change it with: {PROG} users passwd admin\n"

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
         "auto", description="Cost source: aws, demo, or auto (aws when boto3 finds credentials, else demo)"
     )
     demo_seed: int = Field(42, description="Seed of the demo organisation")
+    port: int = Field(8501, description="Port of the web UI that `make run` starts")
     cookie_key: str = Field(
         "", description="Key signing the login cookie; empty means generated once into <data_dir>/cookie_key"
     )

@@ -30,6 +30,7 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     # a "Running job"/"executed successfully" pair per heartbeat is noise; job failures still log as ERROR
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)  # "Adding job tentatively" etc.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
