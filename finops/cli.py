@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
+from finops import reports
 from finops.data import db, load, queries, requests, users
 from finops.data.db import StoreUnavailable
 from finops.data.refresh import RefreshError, run_refresh
@@ -316,7 +317,7 @@ def run_costs(args) -> int:
     grain, dims = args.by[0], args.by[1:]
     metric = queries.METRICS[args.metric]
     with db.session() as s:
-        report = cost_report(session=s, start=args.start, end=args.end, grain=grain, dims=dims, metric=metric)
+        report = reports.cost_report(session=s, start=args.start, end=args.end, grain=grain, dims=dims, metric=metric)
     report[metric] = report[metric].astype("float64").round(6)
     if args.format == "csv":
         sys.stdout.write(to_csv_bytes(report).decode("utf-8"))
@@ -336,31 +337,6 @@ def json_records(frame: pd.DataFrame) -> list[dict]:
         return value.isoformat() if isinstance(value, date) else value.item() if hasattr(value, "item") else value
 
     return [{key: plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
-
-
-def cost_report(
-    *, session: Session, start: date, end: date, grain: str, dims: Sequence[str], metric: str
-) -> pd.DataFrame:
-    """Cost per `grain` ("day" or "month") and `dims` ("service", "account") over `[start, end)`.
-
-    Returns <grain>, [service], [account_id, account_name], <metric>, currency, sorted by <grain> then cost
-    (highest first). Months cut by the window only count the window's days.
-    """
-    keys = [grain] + ["service"] * ("service" in dims) + ["account_id"] * ("account" in dims)
-    labels = ["account_name"] * ("account" in dims)
-    columns = keys + labels + [metric, "currency"]
-    if grain == "month" and start.day == 1 and end.day == 1:
-        rows = queries.monthly_costs(session=session, start=start, end=end)  # whole months: the rollup
-    else:
-        rows = queries.daily_costs_by(session=session, start=start, end=end, by=dims)
-        if grain == "month":
-            rows["month"] = [day.replace(day=1) for day in rows["day"]]
-    if rows.empty:
-        return pd.DataFrame(columns=columns)
-    aggregations = {metric: "sum"} | {label: "max" for label in labels}
-    out = rows.groupby(keys + ["currency"], as_index=False, sort=False).agg(aggregations)
-    order = [grain, metric] + keys[1:] + ["currency"]
-    return out.sort_values(order, ascending=[True, False] + [True] * (len(order) - 2), ignore_index=True)[columns]
 
 
 # --- plain-text tables ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Pages (through cached loaders in finops.ui), the CLI and the future API call these.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -186,3 +187,28 @@ def data_sources(*, session: Session, now: datetime) -> DataSources:
         month_usd=month_usd,
         today_requests=today_requests,
     )
+
+
+def cost_report(
+    *, session: Session, start: date, end: date, grain: str, dims: Sequence[str], metric: str
+) -> pd.DataFrame:
+    """Cost per `grain` ("day" or "month") and `dims` ("service", "account") over `[start, end)`.
+
+    Returns <grain>, [service], [account_id, account_name], <metric>, currency, sorted by <grain> then cost
+    (highest first). Months cut by the window only count the window's days.
+    """
+    keys = [grain] + ["service"] * ("service" in dims) + ["account_id"] * ("account" in dims)
+    labels = ["account_name"] * ("account" in dims)
+    columns = keys + labels + [metric, "currency"]
+    if grain == "month" and start.day == 1 and end.day == 1:
+        rows = queries.monthly_summary(session=session, start=start, end=end, by=dims)  # whole months: rollups
+    else:
+        rows = queries.daily_costs_by(session=session, start=start, end=end, by=dims)
+        if grain == "month":
+            rows["month"] = [day.replace(day=1) for day in rows["day"]]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    aggregations = {metric: "sum"} | {label: "max" for label in labels}
+    out = rows.groupby(keys + ["currency"], as_index=False, sort=False).agg(aggregations)
+    order = [grain, metric] + keys[1:] + ["currency"]
+    return out.sort_values(order, ascending=[True, False] + [True] * (len(order) - 2), ignore_index=True)[columns]
