@@ -280,3 +280,73 @@ class Anomaly(SQLModel, table=True):
     low_confidence: bool = False
     feedback: str | None = Field(default=None, max_length=32)  # confirmed | false_positive | planned
     detected_at: datetime = Field(default_factory=utcnow)
+
+
+class Resource(SQLModel, table=True):
+    """A thing that costs money while it runs: a platform resource (CLI) or an AWS one (discovery)."""
+
+    __tablename__ = "resource"
+    __table_args__ = (UniqueConstraint("resource_type", "resource_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_type: str = Field(max_length=32)  # one of finops.data.resources.RESOURCE_TYPES
+    resource_id: str = Field(max_length=256)
+    name: str = Field(max_length=256, index=True)
+    owner: str = Field(default="", max_length=64)
+    state: str = Field(default="", max_length=32)
+    hourly_cost: float = 0.0
+    tags: str = Field(default="{}")  # JSON object
+    account_id: str = Field(default="", max_length=64)
+    region: str = Field(default="", max_length=64)
+    source: str = Field(default="platform", max_length=16)  # platform | aws
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ResourceGroup(SQLModel, table=True):
+    """A named collection of resources, owned by one user (admins see every group)."""
+
+    __tablename__ = "resource_group"
+    __table_args__ = (
+        UniqueConstraint("owner", "name"),
+        Index("ix_resource_group_name", "name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+    owner: str = Field(max_length=64)  # username
+    status: str = Field(default="active", max_length=16, index=True)  # active | archived
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ResourceGroupMember(SQLModel, table=True):
+    """One resource in one group; the same resource (type + id) at most once per group."""
+
+    __tablename__ = "resource_group_member"
+    __table_args__ = (
+        UniqueConstraint("group_id", "resource_type", "resource_id"),
+        Index("ix_resource_group_member_resource", "resource_type", "resource_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="resource_group.id", ondelete="CASCADE")
+    resource_type: str = Field(max_length=32)
+    resource_id: str = Field(max_length=256)
+    resource_name: str = Field(default="", max_length=256)
+    added_at: datetime = Field(default_factory=utcnow)
+    added_by: str = Field(default="", max_length=64)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what to which object, and when (resource groups now; schedules and budgets later)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)  # create | update | delete | add | remove ...
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(default="", max_length=300)
+    detail: str = Field(default="{}")  # JSON object

@@ -1,0 +1,38 @@
+"""The audit log: who changed what, and when. Writers call `record` inside their own transaction."""
+
+import json
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from finops.data.tables import AuditLog
+
+COLUMNS = ["at", "actor", "action", "object_type", "object_id", "detail"]
+
+
+def record(session: Session, actor: str, action: str, object_type: str, object_id, detail: dict | None = None) -> None:
+    """Add an audit row to `session` (not committed: it lands with the change it describes)."""
+    session.add(
+        AuditLog(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            detail=json.dumps(detail or {}, sort_keys=True, default=str),
+        )
+    )
+
+
+def list_entries(
+    *, session: Session, since: datetime | None = None, object_type: str | None = None, limit: int = 1000
+) -> pd.DataFrame:
+    """Newest first: `at, actor, action, object_type, object_id, detail` (detail is JSON text)."""
+    stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    if since is not None:
+        stmt = stmt.where(AuditLog.at >= since)
+    if object_type is not None:
+        stmt = stmt.where(AuditLog.object_type == object_type)
+    rows = session.execute(stmt).scalars().all()
+    return pd.DataFrame([{c: getattr(r, c) for c in COLUMNS} for r in rows], columns=COLUMNS)
