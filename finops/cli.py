@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 from pydantic import ValidationError
@@ -19,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
 from finops import reports
-from finops.data import db, load, queries, requests, users
+from finops.data import db, load, queries, requests, resources, users
 from finops.data.db import StoreUnavailable
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import demo, resolve_source
@@ -133,6 +134,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--format", choices=("table", "csv", "json"), default="table", help="default: table")
     sub.set_defaults(handler=run_costs, parser=sub)
 
+    sub = commands.add_parser("resources", help="the resource inventory (platform resources by hand or CSV)")
+    actions = sub.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    sub = actions.add_parser("add", help="add or update one platform resource")
+    sub.add_argument("resource_type", metavar="TYPE", help=f"one of: {', '.join(resources.RESOURCE_TYPES)}")
+    sub.add_argument("resource_id", metavar="ID")
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--owner", default="")
+    sub.add_argument("--state", default="")
+    sub.add_argument("--hourly-cost", type=float, default=0.0, help="USD per hour")
+    sub.add_argument("--tags", default=None, help='a JSON object, e.g. \'{"team": "ml"}\'')
+    sub.set_defaults(handler=run_resources_add)
+    sub = actions.add_parser(
+        "import", help="import platform resources from a CSV file (all rows or none)",
+        description="Header: resource_type,resource_id,name and optionally owner,state,hourly_cost,tags,"
+        "account_id,region. Every row is checked first; a bad row is named with its column and nothing is imported.",
+    )  # fmt: skip
+    sub.add_argument("path", metavar="FILE.csv")
+    sub.set_defaults(handler=run_resources_import)
+    sub = actions.add_parser("list", help="list the inventory")
+    sub.add_argument("--type", dest="resource_type", default=None)
+    sub.add_argument("--search", default="")
+    sub.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sub.set_defaults(handler=run_resources_list)
+
     sub = commands.add_parser("users", help="manage the people who log in")
     actions = sub.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
     stdin_note = "The password is the first line of stdin when stdin is not a terminal; otherwise (or when stdin "
@@ -161,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.parser.error(f"--from {args.start} must be before --to {args.end} (--to is excluded)")
     try:
         return args.handler(args)
-    except (CommandError, StoreUnavailable, users.UserError) as exc:
+    except (CommandError, StoreUnavailable, users.UserError, resources.ResourceError) as exc:
         return fail(str(exc))
     except OperationalError as exc:
         return fail(f"store error at {store_label()}: {first_line(exc)}")
@@ -365,6 +390,48 @@ def cost_table(report: pd.DataFrame, metric: str) -> str:
     totals = report.groupby("currency", sort=True)[metric].sum()
     footer = [["total"] + [""] * (at - 1) + [f"{total:,.2f}", currency] for currency, total in totals.items()]
     return text_table(header, rows, right=[at], footer=footer)
+
+
+# --- resources ------------------------------------------------------------------------------------
+
+
+def run_resources_add(args) -> int:
+    open_store()
+    with db.session() as s:
+        row = resources.add_resource(
+            session=s, resource_type=args.resource_type, resource_id=args.resource_id, name=args.name,
+            owner=args.owner, state=args.state, hourly_cost=args.hourly_cost, tags=args.tags,
+        )  # fmt: skip
+        print(f"saved {row.resource_type}:{row.resource_id} ({row.name})")
+    return 0
+
+
+def run_resources_import(args) -> int:
+    open_store()
+    path = Path(args.path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    with db.session() as s:
+        count = resources.import_csv(session=s, source=path)
+    print(f"imported {count:,} resources from {path}")
+    return 0
+
+
+def run_resources_list(args) -> int:
+    open_store()
+    with db.session() as s:
+        frame = resources.list_resources(session=s, resource_type=args.resource_type, search=args.search)
+    if args.format == "csv":
+        sys.stdout.write(to_csv_bytes(frame).decode("utf-8"))
+    elif args.format == "json":
+        print(json.dumps(json_records(frame), indent=2, default=str))
+    elif frame.empty:
+        print("no resources", file=sys.stderr)
+    else:
+        cols = ["resource_type", "resource_id", "name", "owner", "state", "hourly_cost"]
+        rows = [[str(v) for v in r] for r in frame[cols].itertuples(index=False)]
+        print(text_table(cols, rows, right=[5]))
+    return 0
 
 
 # --- users ----------------------------------------------------------------------------------------

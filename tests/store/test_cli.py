@@ -315,3 +315,27 @@ def test_real_command_line_failures(tmp_path):
     assert (code, out) == (1, "") and err.count("\n") == 1
     assert err.startswith("finops: cannot open the store at postgresql+psycopg://u:***@127.0.0.1:1/x: ")
     assert "Traceback" not in err and "u:p@" not in err
+
+
+def test_resources_add_import_and_list(store, capsys, tmp_path):
+    from finops import cli as finops_cli
+
+    assert finops_cli.main(["resources", "add", "app", "web-1", "--name", "Web", "--hourly-cost", "0.25"]) == 0
+    assert "saved app:web-1 (Web)" in capsys.readouterr().out
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "resource_type,resource_id,name,owner\nworkspace,ws-1,=cmd|' /C calc'!A0,ada\nml_model,m-1,Ranker,max\n"
+    )
+    assert finops_cli.main(["resources", "import", str(good)]) == 0
+    assert "imported 2 resources" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("resource_type,resource_id,name\napp,a-2,Fine\nspaceship,s-1,Nope\n")
+    assert finops_cli.main(["resources", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "line 3" in err and "resource_type" in err and "Traceback" not in err
+    assert finops_cli.main(["resources", "list", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "a-2" not in out  # nothing from the bad file was imported
+    assert "web-1" in out and "m-1" in out and "'=cmd|" in out  # the formula-looking name is neutralised
+    assert finops_cli.main(["resources", "add", "spaceship", "x", "--name", "X"]) == 1
+    assert "spaceship" in capsys.readouterr().err
