@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     startup_wait_seconds: float = Field(
         30, description="How long the sidecar retries reaching the store at startup before it gives up"
     )
+    aws_regions: list[str] = Field(
+        default_factory=lambda: ["us-east-1"],
+        description='Regions where AWS resources are discovered (JSON list, e.g. ["us-east-1","eu-west-1"])',
+    )
+    platform_url: str = Field(
+        "", description="Base URL the platform driver POSTs start/stop to; empty means record the desired state only"
+    )
 
     @property
     def store_url(self) -> str:

@@ -1,0 +1,245 @@
+"""Discovery of AWS resources (EC2 instances, RDS instances, Auto Scaling groups, ECS services) in given regions.
+
+Plain functions over boto3 clients: each resource comes back as a dict with resource_type, resource_id, name,
+state (normalised, see `finops.data.drivers`), raw_state, hourly_cost (USD per hour from the price table, None
+when unknown), tags, account_id, region and size. EC2 and RDS cost is the price while running, whatever the
+state; an Auto Scaling group's and an ECS service's cost follow their current desired count (0 once stopped).
+Storing the results and the sidecar job that calls this come later.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from finops.data.drivers import RUNNING, STOPPED, STOPPING, UNKNOWN
+from finops.data.drivers.aws import EC2_STATES, RDS_STATES, make_clients
+from finops.data.drivers.prices import hourly_cost
+
+log = logging.getLogger(__name__)
+
+ClientsFactory = Callable[[str, str], Any]
+PAGE_SIZES = {"describe_instances": 1000, "describe_db_instances": 100, "describe_auto_scaling_groups": 100}
+
+
+def _account_of(arn: str) -> str:
+    """The account id in an ARN (arn:aws:service:region:account:...), else ""."""
+    parts = (arn or "").split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
+def _tags(items: Iterable[dict] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    return {t[key]: t.get(value, "") for t in items or [] if key in t}
+
+
+def _pages(client, operation: str, result_key: str, **kwargs) -> Iterable[dict]:
+    if operation in PAGE_SIZES:
+        kwargs["PaginationConfig"] = {"PageSize": PAGE_SIZES[operation]}
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(result_key) or []
+
+
+def discover_ec2(ec2, region: str) -> list[dict]:
+    out = []
+    for reservation in _pages(ec2, "describe_instances", "Reservations"):
+        owner = reservation.get("OwnerId", "")
+        for inst in reservation.get("Instances") or []:
+            raw = (inst.get("State") or {}).get("Name", "")
+            if raw == "terminated":
+                continue
+            tags = _tags(inst.get("Tags"))
+            size = inst.get("InstanceType", "")
+            out.append(
+                {
+                    "resource_type": "ec2_instance",
+                    "resource_id": inst["InstanceId"],
+                    "name": tags.get("Name") or inst["InstanceId"],
+                    "state": EC2_STATES.get(raw, UNKNOWN),
+                    "raw_state": raw,
+                    "hourly_cost": hourly_cost("ec2_instance", size, region),
+                    "tags": tags,
+                    "account_id": owner,
+                    "region": region,
+                    "size": size,
+                }
+            )
+    return out
+
+
+def discover_rds(rds, region: str) -> list[dict]:
+    out = []
+    for db in _pages(rds, "describe_db_instances", "DBInstances"):
+        raw = db.get("DBInstanceStatus", "")
+        if raw == "deleting":
+            continue
+        tags = _tags(db.get("TagList"))
+        size = db.get("DBInstanceClass", "")
+        ident = db["DBInstanceIdentifier"]
+        cost = hourly_cost("rds_instance", size, region, engine=db.get("Engine", ""), multi_az=bool(db.get("MultiAZ")))
+        out.append(
+            {
+                "resource_type": "rds_instance",
+                "resource_id": ident,
+                "name": tags.get("Name") or ident,
+                "state": RDS_STATES.get(raw, UNKNOWN),
+                "raw_state": raw,
+                "hourly_cost": cost,
+                "tags": tags,
+                "account_id": _account_of(db.get("DBInstanceArn", "")),
+                "region": region,
+                "size": size,
+            }
+        )
+    return out
+
+
+def _asg_instance_type(group: dict, ec2, autoscaling) -> str:
+    """The instance type an Auto Scaling group launches (launch template or configuration), else ""."""
+    template = group.get("LaunchTemplate") or (
+        (group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate", {}).get("LaunchTemplateSpecification")
+    )
+    try:
+        if template:
+            ident = (
+                {"LaunchTemplateId": template["LaunchTemplateId"]}
+                if template.get("LaunchTemplateId")
+                else {"LaunchTemplateName": template.get("LaunchTemplateName", "")}
+            )
+            version = str(template.get("Version") or "$Default")
+            resp = ec2.describe_launch_template_versions(**ident, Versions=[version])
+            versions = resp.get("LaunchTemplateVersions") or []
+            if versions:
+                return (versions[0].get("LaunchTemplateData") or {}).get("InstanceType", "")
+        elif group.get("LaunchConfigurationName"):
+            resp = autoscaling.describe_launch_configurations(
+                LaunchConfigurationNames=[group["LaunchConfigurationName"]]
+            )
+            configs = resp.get("LaunchConfigurations") or []
+            if configs:
+                return configs[0].get("InstanceType", "")
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("instance type of Auto Scaling group %s unknown: %s", group.get("AutoScalingGroupName"), exc)
+    types = {i.get("InstanceType") for i in group.get("Instances") or [] if i.get("InstanceType")}
+    return types.pop() if len(types) == 1 else ""
+
+
+def discover_asg(autoscaling, ec2, region: str) -> list[dict]:
+    out = []
+    for group in _pages(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups"):
+        name = group["AutoScalingGroupName"]
+        desired = int(group.get("DesiredCapacity") or 0)
+        tags = _tags(group.get("Tags"))
+        size = _asg_instance_type(group, ec2, autoscaling)
+        out.append(
+            {
+                "resource_type": "asg",
+                "resource_id": name,
+                "name": tags.get("Name") or name,
+                "state": RUNNING if desired > 0 else STOPPED,
+                "raw_state": f"min={group.get('MinSize')} max={group.get('MaxSize')} desired={desired}",
+                "hourly_cost": hourly_cost("asg", size, region, count=desired) if size else None,
+                "tags": tags,
+                "account_id": _account_of(group.get("AutoScalingGroupARN", "")),
+                "region": region,
+                "size": size,
+            }
+        )
+    return out
+
+
+def _is_fargate(service: dict) -> bool:
+    if service.get("launchType") == "FARGATE":
+        return True
+    strategy = service.get("capacityProviderStrategy") or []
+    return bool(strategy) and all(s.get("capacityProvider", "").startswith("FARGATE") for s in strategy)
+
+
+def _task_size(ecs, task_definition: str, cache: dict[str, str]) -> str:
+    """A task definition's task-level "cpu/memory" (task units), else ""."""
+    if task_definition not in cache:
+        size = ""
+        try:
+            td = ecs.describe_task_definition(taskDefinition=task_definition).get("taskDefinition") or {}
+            if td.get("cpu") and td.get("memory"):
+                size = f"{td['cpu']}/{td['memory']}"
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("task definition %s unreadable: %s", task_definition, exc)
+        cache[task_definition] = size
+    return cache[task_definition]
+
+
+def discover_ecs(ecs, region: str) -> list[dict]:
+    out, sizes = [], {}
+    for cluster_arn in _pages(ecs, "list_clusters", "clusterArns"):
+        cluster = cluster_arn.rsplit("/", 1)[-1]
+        arns = list(_pages(ecs, "list_services", "serviceArns", cluster=cluster_arn))
+        for i in range(0, len(arns), 10):  # describe_services takes at most 10
+            resp = ecs.describe_services(cluster=cluster_arn, services=arns[i : i + 10], include=["TAGS"])
+            for svc in resp.get("services") or []:
+                if svc.get("status") == "INACTIVE":
+                    continue
+                desired = int(svc.get("desiredCount") or 0)
+                tags = _tags(svc.get("tags"), key="key", value="value")
+                fargate = _is_fargate(svc)
+                size = _task_size(ecs, svc.get("taskDefinition", ""), sizes) if fargate else ""
+                state = STOPPING if svc.get("status") == "DRAINING" else RUNNING if desired > 0 else STOPPED
+                name = svc["serviceName"]
+                out.append(
+                    {
+                        "resource_type": "ecs_service",
+                        "resource_id": f"{cluster}/{name}",
+                        "name": tags.get("Name") or name,
+                        "state": state,
+                        "raw_state": f"{svc.get('status', '')} desired={desired} running={svc.get('runningCount', 0)}",
+                        "hourly_cost": hourly_cost("ecs_service", size, region, count=desired) if size else None,
+                        "tags": tags,
+                        "account_id": _account_of(svc.get("serviceArn", "")),
+                        "region": region,
+                        "size": size,
+                    }
+                )
+    return out
+
+
+class DiscoveryError(RuntimeError):
+    """Some families could not be listed in some regions (the message names them)."""
+
+
+def discover(
+    settings: Any,
+    regions: Iterable[str] | None = None,
+    clients_factory: ClientsFactory | None = None,
+    errors: list[tuple[str, str, str]] | None = None,
+) -> list[dict]:
+    """Every EC2 instance (not terminated), RDS instance, Auto Scaling group and ECS service in `regions`
+    (default: `settings.aws_regions`, else us-east-1).
+
+    A family that fails in a region (a missing permission, say) raises DiscoveryError once all the others
+    have been tried; with an `errors` list, the failures go there as (region, family, message) instead and the
+    rest is returned, so a caller can keep what it knew of the failed families rather than drop it.
+    """
+    clients = clients_factory or make_clients(settings)
+    if regions is None:
+        regions = getattr(settings, "aws_regions", None) or ["us-east-1"]
+    failures: list[tuple[str, str, str]] = []
+    found: list[dict] = []
+    for region in regions:
+        families = [
+            ("ec2", lambda r=region: discover_ec2(clients("ec2", r), r)),
+            ("rds", lambda r=region: discover_rds(clients("rds", r), r)),
+            ("autoscaling", lambda r=region: discover_asg(clients("autoscaling", r), clients("ec2", r), r)),
+            ("ecs", lambda r=region: discover_ecs(clients("ecs", r), r)),
+        ]
+        for family, run in families:
+            try:
+                found.extend(run())
+            except (ClientError, BotoCoreError) as exc:
+                log.warning("discovery of %s in %s failed: %s", family, region, exc)
+                failures.append((region, family, str(exc)))
+    if failures:
+        if errors is None:
+            listed = "; ".join(f"{family} in {region}: {msg}" for region, family, msg in failures)
+            raise DiscoveryError(f"discovery failed for {listed}")
+        errors.extend(failures)
+    return found
