@@ -10,21 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from finops.data.resources import AWS_TYPES, PLATFORM_TYPES  # the one list of resource types
+
 RUNNING, STOPPED, PENDING, STOPPING, UNKNOWN = "running", "stopped", "pending", "stopping", "unknown"
 STATES = (RUNNING, STOPPED, PENDING, STOPPING, UNKNOWN)
-
-AWS_TYPES = ("ec2_instance", "rds_instance", "asg", "ecs_service")
-PLATFORM_TYPES = (
-    "app",
-    "workflow",
-    "addon",
-    "workspace",
-    "project",
-    "fine_tuning",
-    "self_hosted_model",
-    "ml_model",
-    "automl",
-)
 
 
 class DriverError(RuntimeError):
