@@ -70,7 +70,11 @@ admin_pages = [
     st.Page("pages/data_sources.py", title="Data Sources", icon=":material/database:", url_path="data_sources",
             visibility=cost_visibility),
 ]  # fmt: skip
-page = st.navigation({"Costs": cost_pages, "Admin": admin_pages, "Account": account_pages})
+team_pages = [
+    st.Page("pages/resource_groups.py", title="Resource Groups", icon=":material/workspaces:",
+            url_path="resource_groups"),
+]  # fmt: skip
+page = st.navigation({"Costs": cost_pages, "Teams": team_pages, "Admin": admin_pages, "Account": account_pages})
 
 with st.sidebar:
     st.caption(f"Signed in as **{user.name}** ({user.role})")

@@ -1,0 +1,136 @@
+"""The Resource Groups page, compared with the store."""
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from finops.data import groups, resources
+from finops.data.groups import Actor
+from finops.data.tables import ResourceGroup, ResourceGroupMember
+from tests.pages.conftest import open_page
+
+PAGE = "pages/resource_groups.py"
+
+
+def open_as_member():
+    return open_page(PAGE, username="member", role="member")
+
+
+def create(at, name: str, description: str = ""):
+    at.text_input(key="rg_new_name").input(name)
+    at.text_area(key="rg_new_description").input(description)
+    at.button(key="rg_create_submit").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def stored_groups(engine) -> list[ResourceGroup]:
+    with Session(engine) as s:
+        return list(s.execute(select(ResourceGroup).order_by(ResourceGroup.id)).scalars())
+
+
+def errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def test_member_creates_group_and_sees_it(seeded_store):
+    at = create(open_as_member(), "Search team", "ml search")
+    table = at.dataframe[0].value
+    assert list(table["name"]) == ["Search team"]
+    assert table["owner"].iloc[0] == "member" and table["resources"].iloc[0] == 0
+    assert any("Created group" in s.value for s in at.success)
+    [group] = stored_groups(seeded_store)
+    assert (group.name, group.description, group.owner, group.status) == (
+        "Search team",
+        "ml search",
+        "member",
+        "active",
+    )
+    assert any("Showing 1–1 of 1" in c.value for c in at.caption)
+
+
+def test_empty_name_shows_error_and_creates_nothing(seeded_store):
+    at = create(open_as_member(), "   ")
+    assert "name is required" in errors(at)
+    assert stored_groups(seeded_store) == []
+
+
+def test_duplicate_name_for_same_owner_shows_error(seeded_store):
+    at = create(open_as_member(), "Dup")
+    at = create(at, "Dup")
+    assert "already has a group named 'Dup'" in errors(at)
+    assert [g.name for g in stored_groups(seeded_store)] == ["Dup"]
+
+
+def test_member_does_not_see_admins_group(seeded_store):
+    with Session(seeded_store) as s:
+        groups.create_group(session=s, actor=Actor("admin", is_admin=True), name="Admin secret")
+    at = create(open_as_member(), "Mine")
+    assert list(at.dataframe[0].value["name"]) == ["Mine"]
+    admin = open_page(PAGE)
+    assert sorted(admin.dataframe[0].value["name"]) == ["Admin secret", "Mine"]
+
+
+def test_add_inventory_resource_and_duplicate_add(seeded_store):
+    with Session(seeded_store) as s:
+        resources.add_resource(
+            session=s, resource_type="app", resource_id="app-1", name="Chat app", state="running", hourly_cost=0.5
+        )
+        resources.add_resource(session=s, resource_type="app", resource_id="app-2", name="Other app")
+    at = create(open_as_member(), "Apps")
+    at.selectbox(key="rg_add_type").select("app").run()
+    at.text_input(key="rg_add_search").input("chat").run()
+    at.button(key="rg_add").click().run()
+    assert not at.exception, at.exception
+    members = at.dataframe[1].value
+    assert list(members["resource_id"]) == ["app-1"]
+    assert members["resource_name"].iloc[0] == "Chat app" and members["state"].iloc[0] == "running"
+    assert members["monthly_cost"].iloc[0] == 0.5 * 730
+    with Session(seeded_store) as s:
+        stored = s.execute(select(ResourceGroupMember.resource_id)).scalars().all()
+    assert stored == ["app-1"]
+    at.button(key="rg_add").click().run()
+    assert "resource app:app-1 is already in group 'Apps'" in errors(at)
+    assert len(at.dataframe[1].value) == 1
+
+
+def test_html_name_renders_verbatim(seeded_store):
+    at = create(open_as_member(), "<b>x</b>")
+    assert at.dataframe[0].value["name"].iloc[0] == "<b>x</b>"
+    assert stored_groups(seeded_store)[0].name == "<b>x</b>"
+
+
+def test_find_groups_of_resource(seeded_store):
+    member, admin = Actor("member"), Actor("admin", is_admin=True)
+    with Session(seeded_store) as s:
+        mine_id = groups.create_group(session=s, actor=member, name="Mine", resources=[("workflow", "wf-9")]).id
+        groups.create_group(session=s, actor=admin, name="Theirs", resources=[("workflow", "wf-9")])
+    at = open_as_member()
+    at.selectbox(key="rg_find_type").select("workflow").run()
+    at.text_input(key="rg_find_id").input("wf-9").run()
+    found = at.dataframe[-1].value
+    assert list(found["name"]) == ["Mine"] and list(found["id"]) == [mine_id]
+
+
+def test_edit_remove_and_delete_with_confirmation(seeded_store, downloads):
+    with Session(seeded_store) as s:
+        groups.create_group(session=s, actor=Actor("member"), name="Old", resources=[("app", "gone-1")])
+    at = open_as_member()
+    members = at.dataframe[1].value
+    assert list(members["resource_id"]) == ["gone-1"] and members["monthly_cost"].isna().all()  # not in inventory
+    assert "resource_groups.csv" in downloads and b"Old" in downloads["resource_groups.csv"]
+    gid = stored_groups(seeded_store)[0].id
+    at.text_input(key=f"rg_edit_name_{gid}").input("New")
+    at.selectbox(key=f"rg_edit_status_{gid}").select("archived")
+    at.button(key="rg_edit_submit").click().run()
+    group = stored_groups(seeded_store)[0]
+    assert (group.name, group.status) == ("New", "archived")
+    at.selectbox(key="rg_status").select("archived").run()
+    assert list(at.dataframe[0].value["name"]) == ["New"]
+    at.multiselect(key=f"rg_drop_{gid}").select("app:gone-1").run()
+    at.button(key="rg_remove").click().run()
+    assert at.dataframe[1].value.empty
+    assert at.button(key="rg_delete").disabled
+    at.checkbox(key=f"rg_confirm_{gid}").check().run()
+    at.button(key="rg_delete").click().run()
+    assert not at.exception, at.exception
+    assert stored_groups(seeded_store) == []
