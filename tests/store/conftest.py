@@ -8,8 +8,10 @@ per session (with `init_db`, the code path the app uses) and later tests get a c
 
 import os
 import shutil
+import socket
 
 import pytest
+import requests
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
@@ -96,3 +98,30 @@ def engine(request, tmp_path):
             _pg_state["migrated"] = True
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    """A moto server (AWS stand-in) on a free loopback port, for the whole test session."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_env(moto_url, monkeypatch):
+    """boto3 pointed at a freshly reset moto server (AWS_ENDPOINT_URL, dummy credentials, us-east-1)."""
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield moto_url
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()

@@ -1,6 +1,5 @@
 """The aws_ce source end to end: real boto3 against a moto server, and botocore's Stubber for the errors."""
 
-import socket
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -101,33 +100,13 @@ def runs(engine) -> list[RefreshRun]:
 # --- against a moto server -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def aws_store(store, moto_url, monkeypatch):
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def aws_store(store, moto_env, monkeypatch):
     monkeypatch.setenv("FINOPS_SOURCE", "aws")
     monkeypatch.setenv("FINOPS_AWS_REFRESH_MONTHS_BACK", "0")  # history: the open month only (see history tests)
     monkeypatch.setenv("FINOPS_AWS_MAX_ATTEMPTS", "1")  # moto answers unimplemented calls with 500s
     get_settings.cache_clear()
-    yield store
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    return store
 
 
 def queue(url: str, results: list[dict]) -> None:

@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
-import requests
 
 from finops.data import discovery
 from finops.data.discovery import DiscoveryError, discover
@@ -29,29 +28,9 @@ REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
 
 
-@pytest.fixture(scope="module")
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def aws(moto_url, monkeypatch):
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    yield Settings(aws_max_attempts=1, aws_regions=[REGION, OTHER_REGION])
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+def aws(moto_env):
+    return Settings(aws_max_attempts=1, aws_regions=[REGION, OTHER_REGION])
 
 
 def client(service: str, region: str = REGION):

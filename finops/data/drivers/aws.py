@@ -87,6 +87,13 @@ class _AwsDriver:
     def client(self, ref: ResourceRef):
         return self.clients(self.service, ref.region or DEFAULT_REGION)
 
+    def call(self, ref: ResourceRef, action: str, operation: str, **params) -> dict:
+        """One AWS call for `ref`; any AWS error becomes a DriverError saying what could not be done."""
+        try:
+            return getattr(self.client(ref), operation)(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise _fail(ref, action, exc) from exc
+
     def raw_state(self, ref: ResourceRef) -> str:
         raise NotImplementedError
 
@@ -98,10 +105,7 @@ class Ec2Driver(_AwsDriver):
     service = "ec2"
 
     def _instance(self, ref: ResourceRef) -> dict:
-        try:
-            resp = self.client(ref).describe_instances(InstanceIds=[ref.resource_id])
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "read", exc) from exc
+        resp = self.call(ref, "read", "describe_instances", InstanceIds=[ref.resource_id])
         for reservation in resp.get("Reservations", []):
             for inst in reservation.get("Instances", []):
                 if inst.get("InstanceId") == ref.resource_id:
@@ -118,30 +122,21 @@ class Ec2Driver(_AwsDriver):
         raw = self.raw_state(ref)
         if raw == "terminated":
             raise DriverError(f"cannot stop {ref}: the instance is terminated")
-        try:
-            self.client(ref).stop_instances(InstanceIds=[ref.resource_id])
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "stop", exc) from exc
+        self.call(ref, "stop", "stop_instances", InstanceIds=[ref.resource_id])
         return {}
 
     def start(self, ref: ResourceRef, saved: dict) -> None:  # noqa: ARG002 - nothing saved for EC2
         raw = self.raw_state(ref)
         if raw == "terminated":
             raise DriverError(f"cannot start {ref}: the instance is terminated")
-        try:
-            self.client(ref).start_instances(InstanceIds=[ref.resource_id])
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "start", exc) from exc
+        self.call(ref, "start", "start_instances", InstanceIds=[ref.resource_id])
 
 
 class RdsDriver(_AwsDriver):
     service = "rds"
 
     def raw_state(self, ref: ResourceRef) -> str:
-        try:
-            resp = self.client(ref).describe_db_instances(DBInstanceIdentifier=ref.resource_id)
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "read", exc) from exc
+        resp = self.call(ref, "read", "describe_db_instances", DBInstanceIdentifier=ref.resource_id)
         instances = resp.get("DBInstances") or []
         if not instances:
             raise DriverError(f"cannot read {ref}: DB instance not found")
@@ -156,10 +151,7 @@ class RdsDriver(_AwsDriver):
             return {}
         if raw not in RDS_STOPPABLE:
             raise DriverError(f"cannot stop {ref}: the DB instance is {raw!r}, not in a stoppable state")
-        try:
-            self.client(ref).stop_db_instance(DBInstanceIdentifier=ref.resource_id)
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "stop", exc) from exc
+        self.call(ref, "stop", "stop_db_instance", DBInstanceIdentifier=ref.resource_id)
         return {}
 
     def start(self, ref: ResourceRef, saved: dict) -> None:  # noqa: ARG002 - nothing saved for RDS
@@ -168,20 +160,14 @@ class RdsDriver(_AwsDriver):
             return
         if raw not in RDS_STARTABLE:
             raise DriverError(f"cannot start {ref}: the DB instance is {raw!r}, not in a startable state")
-        try:
-            self.client(ref).start_db_instance(DBInstanceIdentifier=ref.resource_id)
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "start", exc) from exc
+        self.call(ref, "start", "start_db_instance", DBInstanceIdentifier=ref.resource_id)
 
 
 class AsgDriver(_AwsDriver):
     service = "autoscaling"
 
     def group(self, ref: ResourceRef) -> dict:
-        try:
-            resp = self.client(ref).describe_auto_scaling_groups(AutoScalingGroupNames=[ref.resource_id])
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "read", exc) from exc
+        resp = self.call(ref, "read", "describe_auto_scaling_groups", AutoScalingGroupNames=[ref.resource_id])
         groups = resp.get("AutoScalingGroups") or []
         if not groups:
             raise DriverError(f"cannot read {ref}: Auto Scaling group not found")
@@ -199,12 +185,15 @@ class AsgDriver(_AwsDriver):
         saved = {"min": g["MinSize"], "max": g["MaxSize"], "desired": g["DesiredCapacity"]}
         if not any(saved.values()):
             return {}  # already at 0: nothing new to save (the caller keeps what an earlier stop returned)
-        try:
-            self.client(ref).update_auto_scaling_group(
-                AutoScalingGroupName=ref.resource_id, MinSize=0, MaxSize=0, DesiredCapacity=0
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "stop", exc) from exc
+        self.call(
+            ref,
+            "stop",
+            "update_auto_scaling_group",
+            AutoScalingGroupName=ref.resource_id,
+            MinSize=0,
+            MaxSize=0,
+            DesiredCapacity=0,
+        )
         return saved
 
     def start(self, ref: ResourceRef, saved: dict) -> None:
@@ -217,10 +206,7 @@ class AsgDriver(_AwsDriver):
         except (KeyError, TypeError, ValueError) as exc:
             raise DriverError(f"cannot start {ref}: saved sizes {saved!r} lack min/max/desired") from exc
         self.group(ref)  # a clear "not found" before the update
-        try:
-            self.client(ref).update_auto_scaling_group(AutoScalingGroupName=ref.resource_id, **size)
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "start", exc) from exc
+        self.call(ref, "start", "update_auto_scaling_group", AutoScalingGroupName=ref.resource_id, **size)
 
 
 def split_ecs_id(ref: ResourceRef) -> tuple[str, str]:
@@ -236,10 +222,7 @@ class EcsDriver(_AwsDriver):
 
     def service_of(self, ref: ResourceRef) -> dict:
         cluster, name = split_ecs_id(ref)
-        try:
-            resp = self.client(ref).describe_services(cluster=cluster, services=[name])
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, "read", exc) from exc
+        resp = self.call(ref, "read", "describe_services", cluster=cluster, services=[name])
         for svc in resp.get("services") or []:
             if svc.get("status") != "INACTIVE":
                 return svc
@@ -257,10 +240,7 @@ class EcsDriver(_AwsDriver):
 
     def _update(self, ref: ResourceRef, count: int, action: str) -> None:
         cluster, name = split_ecs_id(ref)
-        try:
-            self.client(ref).update_service(cluster=cluster, service=name, desiredCount=count)
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(ref, action, exc) from exc
+        self.call(ref, action, "update_service", cluster=cluster, service=name, desiredCount=count)
 
     def stop(self, ref: ResourceRef) -> dict:
         count = self.service_of(ref).get("desiredCount", 0)
