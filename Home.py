@@ -69,6 +69,8 @@ account_pages = [
 admin_pages = [
     st.Page("pages/data_sources.py", title="Data Sources", icon=":material/database:", url_path="data_sources",
             visibility=cost_visibility),
+    st.Page("pages/audit_log.py", title="Audit Log", icon=":material/history:", url_path="audit_log",
+            visibility=cost_visibility),
 ]  # fmt: skip
 team_pages = [
     st.Page("pages/resource_groups.py", title="Resource Groups", icon=":material/workspaces:",

@@ -262,6 +262,8 @@ def load_demo(seed: int) -> None:
             print(f"warning: the store also holds cost data from {', '.join(others)}", file=sys.stderr)
         run = load.replace_window(s, demo.SOURCE, start, end, rows)
         print(f"loaded {run.rows:,} demo rows (seed {seed}) for [{start}, {end}) as run {run.id}")
+        added = resources.add_missing(session=s, items=demo.resources(seed))
+        print(f"added {added} demo platform resources to the inventory")
 
 
 # --- commands -------------------------------------------------------------------------------------

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["us-east-1"],
         description='Regions where AWS resources are discovered (JSON list, e.g. ["us-east-1","eu-west-1"])',
     )
+    discovery_minutes: int = Field(
+        15, ge=1, description="Minutes between discoveries of AWS resources and their state (AWS source only)"
+    )
     platform_url: str = Field(
         "", description="Base URL the platform driver POSTs start/stop to; empty means record the desired state only"
     )

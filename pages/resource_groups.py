@@ -57,6 +57,8 @@ if not table.empty:
             if saved is not None:
                 st.rerun()
 
+    gui.power_panel(actor, gid)
+
     confirm = st.checkbox("Yes, delete this group and its memberships", key=f"rg_confirm_{gid}")
     if st.button("Delete group", key="rg_delete", disabled=not confirm):
         if gui.succeeded(groups.delete_group, actor=actor, group_id=gid):
@@ -93,11 +95,9 @@ if not table.empty:
     if inventory is None or inventory.empty:
         st.caption("No inventory resources of this type match.")
     else:
-        rows = inventory.to_dict("records")
-        pick = st.selectbox(
-            "Resource", range(len(rows)), format_func=lambda i: gui.resource_label(rows[i]), key="rg_pick"
-        )
-        if st.button("Add to group", key="rg_add"):
+        rows = {f"{r['resource_type']}:{r['resource_id']}": r for r in inventory.to_dict("records")}
+        pick = st.selectbox("Resource", list(rows), format_func=lambda k: gui.resource_label(rows[k]), key="rg_pick")
+        if st.button("Add to group", key="rg_add", disabled=pick is None):
             chosen = rows[pick]
             added = gui.call(
                 groups.add_resource,

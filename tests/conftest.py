@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from finops.data import db, load, users
+from finops.data import db, load, resources, users
 from finops.data.sources import demo
 from finops.settings import get_settings
 
@@ -51,6 +51,7 @@ def seed(engine, seed_value: int = 42) -> None:
         load.replace_window(s, "demo", rows["day"].min(), rows["day"].max() + timedelta(days=1), rows)
         users.add_user(session=s, username=ADMIN[0], role="admin", password=ADMIN[1], name="Ada Admin")
         users.add_user(session=s, username=MEMBER[0], role="member", password=MEMBER[1], name="Max Member")
+        resources.add_missing(session=s, items=demo.resources(seed_value))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """The audit log: who changed what, and when. Writers call `record` inside their own transaction."""
 
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 import pandas as pd
 from sqlalchemy import select
@@ -10,6 +10,8 @@ from sqlmodel import Session
 from finops.data.tables import AuditLog
 
 COLUMNS = ["at", "actor", "action", "object_type", "object_id", "detail"]
+OBJECT_TYPES = ("resource_group",)  # schedules and budgets join later
+MAX_ENTRIES = 10_000
 
 
 def record(session: Session, actor: str, action: str, object_type: str, object_id, detail: dict | None = None) -> None:
@@ -26,12 +28,24 @@ def record(session: Session, actor: str, action: str, object_type: str, object_i
 
 
 def list_entries(
-    *, session: Session, since: datetime | None = None, object_type: str | None = None, limit: int = 1000
+    *,
+    session: Session,
+    since: datetime | date | None = None,
+    object_type: str | None = None,
+    actor: str | None = None,
+    limit: int = MAX_ENTRIES,
 ) -> pd.DataFrame:
-    """Newest first: `at, actor, action, object_type, object_id, detail` (detail is JSON text)."""
+    """Newest first: `at, actor, action, object_type, object_id, detail` (detail is JSON text).
+
+    `since` is a moment, or a day (from its start, UTC); `actor` is an exact username.
+    """
     stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if since is not None:
+        if not isinstance(since, datetime):
+            since = datetime.combine(since, time(), tzinfo=UTC)
         stmt = stmt.where(AuditLog.at >= since)
+    if actor:
+        stmt = stmt.where(AuditLog.actor == actor)
     if object_type is not None:
         stmt = stmt.where(AuditLog.object_type == object_type)
     rows = session.execute(stmt).scalars().all()

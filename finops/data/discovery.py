@@ -4,18 +4,22 @@ Plain functions over boto3 clients: each resource comes back as a dict with reso
 state (normalised, see `finops.data.drivers`), raw_state, hourly_cost (USD per hour from the price table, None
 when unknown), tags, account_id, region and size. EC2 and RDS cost is the price while running, whatever the
 state; an Auto Scaling group's and an ECS service's cost follow their current desired count (0 once stopped).
-Storing the results and the sidecar job that calls this come later.
+`store` writes what was found into the inventory (the sidecar's discovery job calls `run_discovery`).
 """
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import select
+from sqlmodel import Session
 
 from finops.data.drivers import RUNNING, STOPPED, STOPPING, UNKNOWN
 from finops.data.drivers.aws import EC2_STATES, RDS_STATES, make_clients
 from finops.data.drivers.prices import hourly_cost
+from finops.data.tables import Resource, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -243,3 +247,62 @@ def discover(
             raise DiscoveryError(f"discovery failed for {listed}")
         errors.extend(failures)
     return found
+
+
+FAMILY_TYPES = {"ec2": "ec2_instance", "rds": "rds_instance", "autoscaling": "asg", "ecs": "ecs_service"}
+MISSING = "missing"  # an AWS resource the last discovery no longer found (kept: groups may still name it)
+
+
+def store(*, session: Session, found: list[dict], regions: Iterable[str], errors: list[tuple[str, str, str]]) -> dict:
+    """Upsert discovered resources into the inventory; returns counts {"found", "new", "missing"}.
+
+    An AWS resource of a (region, family) that was listed without error but is no longer there becomes
+    `missing`; families that failed keep what the store knew. The owner typed in the store is kept, else the
+    resource's `owner` tag is used. An unknown price is stored as 0 with the tag `finops:price` = `unknown`.
+    """
+    now = utcnow()
+    existing = {
+        (r.resource_type, r.resource_id): r
+        for r in session.execute(select(Resource).where(Resource.source == "aws")).scalars()
+    }
+    new = 0
+    for item in found:
+        key = (item["resource_type"], item["resource_id"])
+        row = existing.pop(key, None)
+        if row is None:
+            row = session.execute(
+                select(Resource).where(Resource.resource_type == key[0], Resource.resource_id == key[1])
+            ).scalars().first() or Resource(resource_type=key[0], resource_id=key[1], name=item["name"])
+            new += row.id is None
+        tags = dict(item.get("tags") or {})
+        if item.get("hourly_cost") is None:
+            tags["finops:price"] = "unknown"
+        if item.get("size"):
+            tags["finops:size"] = item["size"]
+        row.name = str(item["name"])[:256]
+        row.state = item["state"]
+        row.hourly_cost = float(item.get("hourly_cost") or 0.0)
+        row.tags = json.dumps(tags, sort_keys=True)
+        row.account_id, row.region = item.get("account_id", "") or "", item.get("region", "") or ""
+        row.owner = row.owner or str(tags.get("owner") or tags.get("Owner") or "")[:64]
+        row.source, row.updated_at, row.seen_at = "aws", now, now
+        session.add(row)
+    failed = {(region, FAMILY_TYPES.get(family, family)) for region, family, _ in errors}
+    listed = {(r, t) for r in regions for t in FAMILY_TYPES.values()} - failed
+    missing = 0
+    for row in existing.values():
+        if (row.region, row.resource_type) in listed and row.state != MISSING:
+            row.state, row.updated_at = MISSING, now
+            session.add(row)
+            missing += 1
+    session.commit()
+    return {"found": len(found), "new": new, "missing": missing}
+
+
+def run_discovery(*, session: Session, settings: Any, clients_factory: ClientsFactory | None = None) -> dict:
+    """Discover in the configured regions and store the results; counts plus the failures as "errors"."""
+    regions = list(getattr(settings, "aws_regions", None) or ["us-east-1"])
+    errors: list[tuple[str, str, str]] = []
+    found = discover(settings, regions, clients_factory, errors=errors)
+    counts = store(session=session, found=found, regions=regions, errors=errors)
+    return {**counts, "errors": [f"{family} in {region}: {msg}" for region, family, msg in errors]}

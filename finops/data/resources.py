@@ -214,3 +214,16 @@ def import_csv(*, session: Session, source: str | Path) -> int:
         session.rollback()
         raise
     return len(cleaned)
+
+
+def add_missing(*, session: Session, items: list[dict], source: str = "platform") -> int:
+    """Add the resources of `items` that the inventory lacks (by type + id; existing ones keep their edits)."""
+    have = {tuple(r) for r in session.execute(select(Resource.resource_type, Resource.resource_id))}
+    added = 0
+    for item in items:
+        fields = _clean(**{c: item.get(c) for c in COLUMNS})
+        if (fields["resource_type"], fields["resource_id"]) not in have:
+            _upsert(session, fields, source)
+            added += 1
+    session.commit()
+    return added

@@ -300,6 +300,9 @@ class Resource(SQLModel, table=True):
     region: str = Field(default="", max_length=64)
     source: str = Field(default="platform", max_length=16)  # platform | aws
     updated_at: datetime = Field(default_factory=utcnow)
+    # what the last stop saved to restore later (an Auto Scaling group's min/max/desired, an ECS desiredCount)
+    saved_state: str = Field(default="{}")  # JSON object
+    seen_at: datetime | None = None  # when discovery last found it (AWS resources)
 
 
 class ResourceGroup(SQLModel, table=True):
@@ -350,3 +353,24 @@ class AuditLog(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: str = Field(default="", max_length=300)
     detail: str = Field(default="{}")  # JSON object
+
+
+class PowerAction(SQLModel, table=True):
+    """A "Stop all" / "Start all" asked for on a resource group; the sidecar carries it out through the drivers.
+
+    `results` is a JSON list with one {resource_type, resource_id, name, before, after, error} per member.
+    """
+
+    __tablename__ = "power_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    requested_at: datetime = Field(default_factory=utcnow)
+    requested_by: str = Field(max_length=64)
+    group_id: int = Field(index=True)  # no foreign key: the log outlives a deleted group
+    group_name: str = Field(max_length=100)
+    action: str = Field(max_length=8)  # stop | start
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | running | done | partial | failed
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    results: str = Field(default="[]")
+    error: str | None = None

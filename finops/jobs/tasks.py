@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from finops.data import db, requests
+from finops.data import db, discovery, power, requests
 from finops.data.refresh import RefreshError, run_refresh
+from finops.data.sources import resolve_source
 from finops.data.tables import Heartbeat, RefreshRequest, RefreshRun, utcnow
 from finops.settings import get_settings
 
@@ -132,3 +133,37 @@ def take_requests() -> None:
                     requests.finish(session=s, request=request, run=None, error=f"{type(exc).__name__}: {exc}")
     finally:
         _refreshing.release()
+
+
+def take_power_actions() -> None:
+    """Carry out every pending Stop all / Start all, oldest first (each member's outcome is recorded)."""
+    while True:
+        with db.session() as s:
+            row = power.take_next(session=s)
+            if row is None:
+                return
+            log.info("%s of group %s requested by %s", row.action, row.group_name, row.requested_by)
+            try:
+                power.execute(session=s, row=row, settings=get_settings())
+            except Exception as exc:
+                log.exception("%s of group %s failed", row.action, row.group_id)
+                s.rollback()
+                row.status, row.error, row.finished_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
+                s.add(row)
+                s.commit()
+
+
+def discover_resources() -> None:
+    """Discover AWS resources into the inventory (only when the cost source is AWS); failures are logged."""
+    settings = get_settings()
+    if resolve_source(settings) != "aws":
+        return
+    with db.session() as s:
+        try:
+            counts = discovery.run_discovery(session=s, settings=settings)
+        except Exception:
+            log.exception("resource discovery failed")
+            return
+    log.info("discovery: %(found)s resources, %(new)s new, %(missing)s missing", counts)
+    for error in counts["errors"]:
+        log.warning("discovery: %s", error)

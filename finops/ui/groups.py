@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from finops.auth import CurrentUser
-from finops.data import db
+from finops.data import db, power
 from finops.data.groups import Actor, GroupError, NotFound
 
 HOURS_PER_MONTH = 730
@@ -58,3 +58,32 @@ def member_view(frame: pd.DataFrame) -> pd.DataFrame:
 
 def resource_label(row) -> str:
     return f"{row['name']} ({row['resource_type']}:{row['resource_id']})"
+
+
+def power_panel(actor: Actor, group_id: int) -> None:
+    """Stop all / Start all: a button, then a confirmation listing what will change, then the request."""
+    key = f"rg_power_{group_id}"
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button("Stop all", key="rg_stop_all", icon=":material/stop_circle:"):
+        st.session_state[key] = "stop"
+    if b2.button("Start all", key="rg_start_all", icon=":material/play_circle:"):
+        st.session_state[key] = "start"
+    action = st.session_state.get(key)
+    if action:
+        preview = call(power.plan, actor=actor, group_id=group_id, action=action)
+        if preview is not None:
+            changing = int((~preview["change"].str.startswith("none")).sum())
+            st.warning(f"{action.title()} all: {changing} of {len(preview)} resources will change. Confirm?")
+            st.dataframe(preview, hide_index=True, width="stretch")
+            c1, c2, _ = st.columns([1, 1, 4])
+            if c1.button(f"Confirm {action}", key="rg_power_confirm", type="primary"):
+                st.session_state.pop(key, None)
+                if call(power.request, actor=actor, group_id=group_id, action=action) is not None:
+                    st.success(f"{action.title()} all requested: the sidecar carries it out within seconds.")
+            if c2.button("Cancel", key="rg_power_cancel"):
+                st.session_state.pop(key, None)
+                st.rerun()
+    recent = call(power.recent, actor=actor, group_id=group_id)
+    if recent is not None and not recent.empty:
+        st.caption("Recent stop/start requests")
+        st.dataframe(recent, hide_index=True, width="stretch")

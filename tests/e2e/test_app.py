@@ -1,6 +1,7 @@
 """Click through the real app in Chromium: log in, open every page, download a CSV, check role gating."""
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -99,3 +100,48 @@ def test_overview_screenshot_is_not_blank(page: Page, app_url, tmp_path):
     (tmp_path / "overview.png").write_bytes(shot)
     if os.environ.get("FINOPS_UPDATE_SCREENSHOT") == "1":
         (ROOT / "docs" / "screenshot.png").write_bytes(shot)
+
+
+def create_group(page: Page, name: str) -> None:
+    expect(page.get_by_role("heading", name="Create group").first).to_be_visible(timeout=TIMEOUT)
+    form = page.get_by_test_id("stForm").first
+    form.get_by_label("Name").fill(name)
+    form.get_by_role("button", name="Create group").click()
+    expect(page.get_by_text(f"Created group '{name}'").first).to_be_visible(timeout=TIMEOUT)
+
+
+def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(browser, app_url):
+    admin = browser.new_page()
+    log_in(admin, app_url, *ADMIN)
+    expect(admin.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
+    nav(admin, "Resource Groups")
+    create_group(admin, "Admin only group")
+    admin.close()
+
+    page = browser.new_page()
+    log_in(page, app_url, *MEMBER)
+    expect(page.get_by_role("heading", name="Welcome, Max Member").first).to_be_visible(timeout=TIMEOUT)
+    nav(page, "Resource Groups")
+    create_group(page, "Night shift")
+    groups_table = page.get_by_test_id("stDataFrame").first
+    expect(groups_table).to_contain_text("Night shift")
+    expect(page.get_by_text("Admin only group")).to_have_count(0)
+    expect(page.get_by_text("Showing 1–1 of 1").first).to_be_visible()
+
+    for name in ["Checkout web", "Search API"]:
+        page.get_by_label("Search inventory").fill(name)
+        page.get_by_label("Search inventory").press("Enter")
+        picked = page.get_by_role("combobox", name="Resource", exact=True).first
+        expect(picked).to_have_value(re.compile(rf"^{name} \(app:"), timeout=TIMEOUT)
+        page.get_by_role("button", name="Add to group").click()
+        expect(page.get_by_test_id("stDataFrame").nth(1)).to_contain_text(name, timeout=TIMEOUT)
+    page.get_by_role("button", name="Download members").wait_for(timeout=TIMEOUT)
+    with page.expect_download(timeout=TIMEOUT) as info:
+        page.get_by_role("button", name="Download members").click()
+    members = pd.read_csv(info.value.path())
+    assert sorted(members["resource_name"]) == ["Checkout web", "Search API"]
+    assert members["monthly_cost"].sum() == pytest.approx((0.42 + 0.85) * 730)
+
+    wait_for_login_cookie(page)
+    page.goto(f"{app_url}/audit_log")
+    expect(page.get_by_text("Admins only").first).to_be_visible(timeout=TIMEOUT)

@@ -134,3 +134,66 @@ def test_edit_remove_and_delete_with_confirmation(seeded_store, downloads):
     at.button(key="rg_delete").click().run()
     assert not at.exception, at.exception
     assert stored_groups(seeded_store) == []
+
+
+def test_stop_all_confirms_with_the_changes_then_the_sidecar_carries_it_out(seeded_store):
+    from finops.data import power
+    from finops.jobs import tasks
+
+    with Session(seeded_store) as s:
+        resources.add_resource(session=s, resource_type="app", resource_id="a1", name="Chat", state="running")
+        resources.add_resource(session=s, resource_type="workspace", resource_id="w1", name="WS", state="stopped")
+    at = create(open_as_member(), "Nightly")
+    gid = stored_groups(seeded_store)[0].id
+    with Session(seeded_store) as s:
+        for kind, ident in [("app", "a1"), ("workspace", "w1")]:
+            groups.add_resource(session=s, actor=Actor("member"), group_id=gid, resource_type=kind, resource_id=ident)
+    at.button(key="rg_stop_all").click().run()
+    assert any("1 of 2 resources will change" in w.value for w in at.warning)
+    preview = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert dict(zip(preview["resource_id"], preview["change"], strict=True)) == {
+        "a1": "stop: running -> stopped",
+        "w1": "none: already stopped",
+    }
+    with Session(seeded_store) as s:  # nothing happens before the confirmation
+        assert power.recent(session=s, actor=Actor("member"), group_id=gid).empty
+    at.button(key="rg_power_confirm").click().run()
+    assert any("Stop all requested" in m.value for m in at.success)
+    tasks.take_power_actions()
+    at.run()
+    recent = next(d.value for d in at.dataframe if "summary" in d.value.columns)
+    assert (recent["action"].iloc[0], recent["status"].iloc[0]) == ("stop", "done")
+    assert recent["summary"].iloc[0] == "1 changed, 1 already stopped, 0 failed"
+    with Session(seeded_store) as s:
+        assert resources.get_resource(session=s, resource_type="app", resource_id="a1").state == "stopped"
+
+
+def test_cancel_leaves_everything_as_it_was(seeded_store):
+    from finops.data import power
+
+    at = create(open_as_member(), "G")
+    gid = stored_groups(seeded_store)[0].id
+    with Session(seeded_store) as s:
+        groups.add_resource(session=s, actor=Actor("member"), group_id=gid, resource_type="app", resource_id="x")
+    at.button(key="rg_start_all").click().run()
+    at.button(key="rg_power_cancel").click().run()
+    assert not at.warning
+    with Session(seeded_store) as s:
+        assert power.recent(session=s, actor=Actor("member"), group_id=gid).empty
+
+
+def test_audit_log_page_lists_changes_for_admins_only(seeded_store, downloads):
+    at = create(open_as_member(), "Audited <b>team</b>")
+    at = open_page("pages/audit_log.py")
+    table = at.dataframe[0].value
+    assert (table["actor"].iloc[0], table["action"].iloc[0], table["object_type"].iloc[0]) == (
+        "member",
+        "create",
+        "resource_group",
+    )
+    assert "Audited <b>team</b>" in table["detail"].iloc[0]
+    assert b"member,create,resource_group" in downloads["audit_log.csv"]
+    at.text_input(key="audit_actor").input("admin").run()
+    assert at.dataframe[0].value.empty
+    member = open_page("pages/audit_log.py", username="member", role="member")
+    assert any("Admins only" in e.value for e in member.error) and not member.dataframe

@@ -245,6 +245,8 @@ def test_bootstrap_loads_demo_and_creates_one_admin_once(store, capsys):
     assert code == 0
     (rows,) = sql(store, "SELECT COUNT(*) FROM cost_daily")[0]
     assert rows > 50_000 and f"loaded {rows:,} demo rows (seed 42)" in out
+    (inventory,) = sql(store, "SELECT COUNT(*) FROM resource WHERE source = 'platform'")[0]
+    assert inventory == len(demo.resources(42)) and f"added {inventory} demo platform resources" in out
     assert "http://localhost:8501" in out and "username: admin" in out
     assert "python -m finops users passwd admin" in out
     password = next(line.split(": ", 1)[1] for line in out.splitlines() if line.strip().startswith("password: "))

@@ -25,9 +25,21 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_build_scheduler_has_the_heartbeat_refresh_and_request_jobs():
-    scheduler = build_scheduler(Settings(heartbeat_seconds=17, refresh_cron="0 6,18 * * *", request_poll_seconds=4))
+    settings = Settings(heartbeat_seconds=17, refresh_cron="0 6,18 * * *", request_poll_seconds=4, discovery_minutes=9)
+    scheduler = build_scheduler(settings)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"heartbeat", "refresh_costs", "refresh_requests", "refresh_at_start"}
+    assert set(jobs) == {
+        "heartbeat",
+        "refresh_costs",
+        "refresh_requests",
+        "refresh_at_start",
+        "power_actions",
+        "discover_resources",
+    }
+    assert jobs["power_actions"].func is tasks.take_power_actions
+    assert jobs["power_actions"].trigger.interval == timedelta(seconds=4)
+    assert jobs["discover_resources"].func is tasks.discover_resources
+    assert jobs["discover_resources"].trigger.interval == timedelta(minutes=9)
     cron = jobs["refresh_costs"]
     assert cron.func is tasks.refresh_costs and isinstance(cron.trigger, CronTrigger)
     assert str(cron.trigger.fields[5]) == "6,18" and str(cron.trigger.fields[6]) == "0"  # hour, minute

@@ -234,3 +234,45 @@ def _inject(frame: pd.DataFrame, events: list[Anomaly], rng, accounts, days) -> 
         ).to_numpy()
         frame.loc[hit, ["unblended_cost", "amortized_cost"]] *= ev.factor
     return frame
+
+
+# (type, name, owner, hourly cost in USD): the demo organisation's platform resources
+_RESOURCES = [
+    ("app", "Checkout web", "member", 0.42),
+    ("app", "Search API", "member", 0.85),
+    ("app", "Support chatbot", "admin", 0.31),
+    ("workflow", "Nightly ETL", "member", 1.20),
+    ("workflow", "Invoice export", "admin", 0.18),
+    ("addon", "Vector store", "member", 0.65),
+    ("addon", "Redis cache", "admin", 0.27),
+    ("workspace", "Data science", "member", 2.40),
+    ("workspace", "Analytics sandbox", "admin", 1.10),
+    ("project", "Churn model", "member", 0.55),
+    ("project", "Pricing study", "admin", 0.35),
+    ("fine_tuning", "Support tone fine-tune", "member", 6.50),
+    ("self_hosted_model", "Llama 3 8B (GPU)", "member", 3.06),
+    ("self_hosted_model", "Embeddings server", "admin", 0.76),
+    ("ml_model", "Fraud scorer", "admin", 0.48),
+    ("ml_model", "Recommendation ranker", "member", 0.92),
+    ("automl", "Demand forecast AutoML", "member", 1.75),
+    ("automl", "Lead scoring AutoML", "admin", 0.88),
+]
+
+
+def resources(seed: int = 42) -> list[dict]:
+    """The demo organisation's platform resources (same seed, same list): type, id, name, owner, state, cost."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, (kind, name, owner, hourly) in enumerate(_RESOURCES):
+        out.append(
+            {
+                "resource_type": kind,
+                "resource_id": f"demo-{kind.replace('_', '-')}-{i + 1:02d}",
+                "name": name,
+                "owner": owner,
+                "state": "stopped" if rng.random() < 0.2 else "running",
+                "hourly_cost": hourly,
+                "tags": {"env": "demo", "team": "ml" if "model" in kind or kind == "fine_tuning" else "product"},
+            }
+        )
+    return out
