@@ -55,7 +55,13 @@ cost_pages = [
         url_path="service_breakdown",
         visibility=cost_visibility,
     ),
-]
+    st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:", url_path="forecast",
+            visibility=cost_visibility),
+    st.Page("pages/anomalies.py", title="Anomalies", icon=":material/warning:", url_path="anomalies",
+            visibility=cost_visibility),
+    st.Page("pages/recommendations.py", title="Recommendations", icon=":material/lightbulb:",
+            url_path="recommendations", visibility=cost_visibility),
+]  # fmt: skip
 account_pages = [
     st.Page(
         "pages/welcome.py",

@@ -29,6 +29,7 @@ class Status:
     request_status: str | None = None  # pending | running: a refresh someone asked for is on its way
     requested_at: object | None = None
     sidecar_beat_at: object | None = None
+    forecast_run: int = 0  # the newest successful forecast run (0: none yet), a cache key for forecast views
 
     @property
     def empty(self) -> bool:
@@ -56,6 +57,7 @@ def status(*, session: Session) -> Status:
         request_status=request.status if request else None,
         requested_at=request.requested_at if request else None,
         sidecar_beat_at=beat.beat_at if beat else None,
+        forecast_run=queries.forecast_run_id(session=session),
     )
 
 
@@ -212,3 +214,44 @@ def cost_report(
     out = rows.groupby(keys + ["currency"], as_index=False, sort=False).agg(aggregations)
     order = [grain, metric] + keys[1:] + ["currency"]
     return out.sort_values(order, ascending=[True, False] + [True] * (len(order) - 2), ignore_index=True)[columns]
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    """What the Forecast page shows for one series at one interval level."""
+
+    run_id: int | None
+    run_created_at: datetime | None
+    stored_level: int
+    series: pd.DataFrame  # forecasts.SERIES_COLUMNS of the run
+    history: pd.DataFrame  # ds, y
+    forecast: pd.DataFrame  # ds, yhat, yhat_lower, yhat_upper at the chosen level
+    monthly: pd.DataFrame  # month, yhat, yhat_lower, yhat_upper, days
+    aws: pd.DataFrame  # AWS's own forecast (total only), ds, yhat, yhat_lower, yhat_upper
+
+
+def forecast_view(*, session: Session, series: str, level: int, history_days: int = 180) -> ForecastView:
+    """The newest successful run's forecast of `series` with its band at `level` % (51-99) and its history."""
+    from finops.data import forecasts
+    from finops.models.forecast import check_interval, rescale_interval
+
+    level = check_interval(level)
+    run = forecasts.latest_run(session=session)
+    empty = pd.DataFrame(columns=forecasts.POINT_COLUMNS)
+    if run is None:
+        return ForecastView(None, None, level, pd.DataFrame(columns=forecasts.SERIES_COLUMNS), empty, empty,
+                            forecasts.monthly(empty), empty)  # fmt: skip
+    stored = round(run.interval_level * 100)
+    points = forecasts.points(session=session, run_id=run.id, series=series)
+    if not points.empty and level != stored:
+        points = rescale_interval(points, from_level=stored, to_level=level)
+    _, last = queries.coverage(session=session)
+    history = empty[[]]
+    if last is not None:
+        end = last + timedelta(days=1)
+        history = forecasts.history(session=session, series=series, start=end - timedelta(days=history_days), end=end)
+    aws = forecasts.aws_forecast(session=session) if series == forecasts.TOTAL else empty
+    return ForecastView(
+        run.id, run.created_at, stored, forecasts.series_table(session=session, run_id=run.id), history, points,
+        forecasts.monthly(points), aws,
+    )  # fmt: skip

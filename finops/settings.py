@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     discovery_minutes: int = Field(
         15, ge=1, description="Minutes between discoveries of AWS resources and their state (AWS source only)"
     )
+    forecast_top_n: int = Field(20, ge=0, le=200, description="Services forecast one by one (the top N by spend)")
+    forecast_interval: int = Field(80, ge=51, le=99, description="Prediction interval (%) the sidecar stores")
+    forecast_horizon_days: int = Field(90, ge=7, le=366, description="Days ahead the sidecar forecasts")
+    forecast_workers: int = Field(2, ge=1, le=16, description="Processes that fit forecasts in parallel")
+    anomaly_min_impact: float = Field(
+        20.0, ge=0, description="Smallest anomaly worth reporting: actual minus expected over its days, in USD"
+    )
+    anomaly_min_pct: float = Field(
+        0.15, ge=0, description="Smallest anomaly worth reporting, as a share of the expected cost (0.15 = 15 %)"
+    )
+    models_poll_seconds: int = Field(
+        60, ge=5, description="How often the sidecar checks for new data to forecast and scan for anomalies"
+    )
     platform_url: str = Field(
         "", description="Base URL the platform driver POSTs start/stop to; empty means record the desired state only"
     )

@@ -74,3 +74,36 @@ def seeded_store(_seeded_file, tmp_path, monkeypatch):
     use_store(monkeypatch, tmp_path)
     yield db.get_engine()
     db.get_engine().dispose()
+
+
+@pytest.fixture(scope="session")
+def _modeled_file(_seeded_file, tmp_path_factory):
+    """The demo store after the sidecar's model jobs: anomalies, a forecast run (total, top 3 services, every
+    account; real Prophet fits) and our own recommendations. One per test session; tests get copies."""
+    from sqlmodel import Session
+
+    from finops.data import anomalies, forecasts, recommendations
+    from finops.settings import Settings
+
+    folder = tmp_path_factory.mktemp("modeled")
+    shutil.copy(_seeded_file, folder / "finops.db")
+    engine = db.make_engine(f"sqlite:///{folder / 'finops.db'}")
+    settings = Settings(forecast_top_n=3, forecast_workers=2)
+    with Session(engine) as s:
+        anomalies.run_detection(session=s, settings=settings)
+        recommendations.refresh_own(session=s)
+        run = forecasts.run_forecasts(session=s, settings=settings, refresh_run_id=1)
+        assert run.status == "ok", run.message
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return folder / "finops.db"
+
+
+@pytest.fixture
+def modeled_store(_modeled_file, tmp_path, monkeypatch):
+    """A private copy of the demo store with anomalies, forecasts and recommendations; yields its engine."""
+    shutil.copy(_modeled_file, tmp_path / "finops.db")
+    use_store(monkeypatch, tmp_path)
+    yield db.get_engine()
+    db.get_engine().dispose()

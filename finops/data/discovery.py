@@ -275,6 +275,8 @@ def store(*, session: Session, found: list[dict], regions: Iterable[str], errors
             ).scalars().first() or Resource(resource_type=key[0], resource_id=key[1], name=item["name"])
             new += row.id is None
         tags = dict(item.get("tags") or {})
+        if row.tags:  # keep what the utilization check added (finops:cpu_*, finops:idle)
+            tags |= {k: v for k, v in json.loads(row.tags).items() if k.startswith(("finops:cpu", "finops:idle"))}
         if item.get("hourly_cost") is None:
             tags["finops:price"] = "unknown"
         if item.get("size"):

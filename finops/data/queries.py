@@ -237,9 +237,14 @@ def currencies(*, session: Session) -> list[str]:
     return [r[0] for r in session.connection().execute(select(c.currency).distinct().order_by(c.currency))]
 
 
+def forecast_run_id(*, session: Session) -> int:
+    """Id of the newest successful forecast run (0 when there is none)."""
+    return session.exec(select(func.max(ForecastRun.id)).where(ForecastRun.status == "ok")).one()[0] or 0
+
+
 def forecast_total(*, session: Session, start: date, end: date) -> float | None:
     """Forecast total spend over `[start, end)` from the newest forecast run, or None when there is none."""
-    run = session.exec(select(func.max(ForecastRun.id))).one()[0]
+    run = session.exec(select(func.max(ForecastRun.id)).where(ForecastRun.status == "ok")).one()[0]
     if run is None:
         return None
     value, n = session.exec(

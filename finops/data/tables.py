@@ -160,6 +160,26 @@ class ForecastRun(SQLModel, table=True):
     metric: str = Field(default="unblended_cost", max_length=32)
     interval_level: float = 0.8
     horizon_days: int = 90
+    status: str = Field(default="ok", max_length=16)  # running | ok | failed
+    finished_at: datetime | None = None
+    message: str | None = None  # why it failed, or how many series were skipped
+
+
+class ForecastSeries(SQLModel, table=True):
+    """One series of a forecast run: its history, its back-test error beside the seasonal-naive one, or why
+    it was skipped."""
+
+    __tablename__ = "forecast_series"
+    __table_args__ = (UniqueConstraint("run_id", "series"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="forecast_run.id", index=True)
+    series: str = Field(max_length=300)  # total | service:NAME | account:ID
+    history_days: int = 0
+    low_confidence: bool = False
+    mape: float | None = None  # back-test MAPE of 30-day-ahead forecasts from the last 3 origins
+    naive_mape: float | None = None  # the same for the seasonal-naive baseline
+    skipped: str | None = None  # the reason, when the series got no forecast
 
 
 class ForecastPoint(SQLModel, table=True):
@@ -279,6 +299,8 @@ class Anomaly(SQLModel, table=True):
     contributors: str = Field(default="[]")  # JSON list: root causes / the accounts or services that moved most
     low_confidence: bool = False
     feedback: str | None = Field(default=None, max_length=32)  # confirmed | false_positive | planned
+    feedback_by: str | None = Field(default=None, max_length=64)
+    feedback_at: datetime | None = None
     detected_at: datetime = Field(default_factory=utcnow)
 
 

@@ -28,7 +28,7 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600
 def build_scheduler(settings: Settings) -> BlockingScheduler:
     """The sidecar's scheduler (UTC) with every job added, not started."""
     # the heartbeat has a thread of its own so a long refresh never lets the lease lapse
-    executors = {"default": ThreadPoolExecutor(3), "beat": ThreadPoolExecutor(1)}
+    executors = {"default": ThreadPoolExecutor(4), "beat": ThreadPoolExecutor(1)}
     scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS, executors=executors)
     now = datetime.now(UTC)
     scheduler.add_job(
@@ -68,6 +68,14 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
         IntervalTrigger(minutes=settings.discovery_minutes, timezone="UTC"),
         id="discover_resources",
         name="discover AWS resources",
+        replace_existing=True,
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        tasks.update_models,
+        IntervalTrigger(seconds=settings.models_poll_seconds, timezone="UTC"),
+        id="update_models",
+        name="forecasts and anomalies after new data",
         replace_existing=True,
         next_run_time=now,
     )

@@ -1,9 +1,12 @@
 """`python -m finops.jobs`: wait for the store, migrate it, run the scheduler until SIGTERM or SIGINT.
 
 Exit codes: 0 after a signal, 1 when the store stays unreachable for FINOPS_STARTUP_WAIT_SECONDS.
+A job still running SHUTDOWN_GRACE_SECONDS after the signal (a long refresh or forecast) is abandoned: the
+process exits and its open transaction rolls back, as after a crash; the next start marks it interrupted.
 """
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,6 +22,21 @@ from finops.settings import Settings, get_settings
 
 log = logging.getLogger("finops.jobs")
 LEASE_CHECKS = 3  # how often per lease period a waiting sidecar looks again
+SHUTDOWN_GRACE_SECONDS = 5  # under the 10 s that docker stop and systemd give before SIGKILL
+
+
+def busy_threads() -> list[threading.Thread]:
+    """Job threads still running (the scheduler's pools let idle workers go at shutdown)."""
+    me = threading.current_thread()
+    return [t for t in threading.enumerate() if t is not me and not t.daemon and t.is_alive()]
+
+
+def wait_for_jobs(grace: float) -> bool:
+    """Give running jobs up to `grace` seconds to finish; True when none is left."""
+    deadline = time.monotonic() + grace
+    for thread in busy_threads():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not busy_threads()
 
 
 def configure_logging() -> None:
@@ -90,7 +108,7 @@ def main() -> int:
     ready = wait_for_store(settings.startup_wait_seconds, stop) and migrate(settings) and wait_for_lease(stop)
     if ready and not stop.is_set():
         if interrupted := tasks.close_interrupted():
-            log.warning("marked %s refresh(es) left running by a stopped sidecar as failed", interrupted)
+            log.warning("marked %s run(s) or request(s) left running by a stopped sidecar as failed", interrupted)
         scheduler = build_scheduler(settings)
         scheduler.add_listener(on_started, EVENT_SCHEDULER_STARTED)
         log.info("store %s ready; scheduler starting", db.redact(settings.store_url))
@@ -98,7 +116,15 @@ def main() -> int:
     elif not stop.is_set():
         return 1
     if scheduler is not None:
+        finished = wait_for_jobs(SHUTDOWN_GRACE_SECONDS)
         tasks.release()
+        if not finished:
+            names = ", ".join(t.name for t in busy_threads())
+            log.warning("jobs still running after %s s (%s): abandoning them; their writes roll back",
+                        SHUTDOWN_GRACE_SECONDS, names)  # fmt: skip
+            log.info("stopped")
+            logging.shutdown()
+            os._exit(0)  # the job threads cannot be interrupted; exiting drops their open transactions
     log.info("stopped")
     return 0
 

@@ -10,10 +10,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from finops.data import db, discovery, power, requests
+from finops.data import (
+    anomalies,
+    db,
+    discovery,
+    forecasts,
+    power,
+    queries,
+    recommendations,
+    requests,
+    utilization,
+)
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import resolve_source
-from finops.data.tables import Heartbeat, RefreshRequest, RefreshRun, utcnow
+from finops.data.tables import ForecastRun, Heartbeat, PowerAction, RefreshRequest, RefreshRun, utcnow
 from finops.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +86,8 @@ def heartbeat(name: str = SIDECAR) -> None:
 
 
 def close_interrupted() -> int:
-    """Mark runs and requests left 'running' by a sidecar that died as failed; returns how many."""
+    """Mark refresh runs and requests, forecast runs and stop/start requests left 'running' by a sidecar that
+    died as failed; returns how many."""
     reason = "interrupted: the sidecar stopped during this refresh; the previous data was kept"
     with db.session() as s:
         runs = s.execute(select(RefreshRun).where(RefreshRun.status == "running")).scalars().all()
@@ -84,8 +95,17 @@ def close_interrupted() -> int:
         for row in [*runs, *asked]:
             row.status, row.finished_at, row.error = "failed", utcnow(), reason
             s.add(row)
+        forecasts_left = s.execute(select(ForecastRun).where(ForecastRun.status == "running")).scalars().all()
+        for row in forecasts_left:  # the previous successful run stays the one shown
+            row.status, row.finished_at, row.message = "failed", utcnow(), "interrupted: the sidecar stopped"
+            s.add(row)
+        actions = s.execute(select(PowerAction).where(PowerAction.status == "running")).scalars().all()
+        for row in actions:
+            row.status, row.finished_at = "failed", utcnow()
+            row.error = "interrupted: the sidecar stopped while carrying this out; resource states show what changed"
+            s.add(row)
         s.commit()
-    return len(runs) + len(asked)
+    return len(runs) + len(asked) + len(forecasts_left) + len(actions)
 
 
 def refresh_costs(backfill: bool = False) -> None:
@@ -161,9 +181,34 @@ def discover_resources() -> None:
     with db.session() as s:
         try:
             counts = discovery.run_discovery(session=s, settings=settings)
+            idle = utilization.mark_idle(session=s, settings=settings)
+            recommendations.refresh_own(session=s)
         except Exception:
             log.exception("resource discovery failed")
             return
     log.info("discovery: %(found)s resources, %(new)s new, %(missing)s missing", counts)
-    for error in counts["errors"]:
+    log.info("utilization: %(checked)s checked, %(idle)s idle", idle)
+    for error in [*counts["errors"], *idle["errors"]]:
         log.warning("discovery: %s", error)
+
+
+def update_models() -> None:
+    """After new data: scan for anomalies, then forecast every series (once per data version, even on failure)."""
+    settings = get_settings()
+    with db.session() as s:
+        version = queries.data_version(session=s)
+        if version == 0 or forecasts.last_modeled_version(session=s) == version:
+            return
+        try:
+            counts = anomalies.run_detection(session=s, settings=settings)
+            log.info("anomalies: %(detected)s detected, %(new)s new, %(updated)s updated, %(dropped)s dropped", counts)
+        except Exception:
+            s.rollback()
+            log.exception("anomaly detection failed")
+        try:
+            recommendations.refresh_own(session=s)
+        except Exception:
+            s.rollback()
+            log.exception("recommendations failed")
+        run = forecasts.run_forecasts(session=s, settings=settings, refresh_run_id=version)
+        log.info("forecast run %s for data version %s: %s (%s)", run.id, version, run.status, run.message)

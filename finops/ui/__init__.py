@@ -1,9 +1,10 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
-from finops.ui.format import money, pct
+from finops.ui.format import money, pct, ratio_pct
 from finops.ui.loaders import (
     account_names,
     data_sources,
+    forecast_view,
     home_kpis,
     overview,
     service_breakdown,
@@ -32,6 +33,8 @@ __all__ = [
     "money",
     "overview",
     "pct",
+    "ratio_pct",
+    "forecast_view",
     "refresh_button",
     "require_data",
     "service_breakdown",

@@ -91,3 +91,62 @@ def service_bars(table: pd.DataFrame, metric: str, top_n: int = 15) -> alt.Chart
             ],
         )
     )
+
+
+def forecast(history: pd.DataFrame, points: pd.DataFrame, aws: pd.DataFrame, level: int) -> alt.LayerChart:
+    """Actual daily cost, our forecast with its band, and AWS's forecast (dashed) when there is one."""
+    band_title = f"{level} % interval"
+    lines = [history.assign(kind="Actual")[["ds", "y", "kind"]].rename(columns={"y": "value"})]
+    lines.append(points.assign(kind="Forecast")[["ds", "yhat", "kind"]].rename(columns={"yhat": "value"}))
+    if not aws.empty:
+        lines.append(aws.assign(kind="AWS forecast")[["ds", "yhat", "kind"]].rename(columns={"yhat": "value"}))
+    data = pd.concat([f for f in lines if not f.empty], ignore_index=True)
+    kinds = ["Actual", "Forecast", "AWS forecast"]
+    colors = alt.Color("kind:N", title=None, scale=alt.Scale(domain=kinds, range=["#4c78a8", "#f58518", "#54a24b"]))
+    line = (
+        alt.Chart(data)
+        .mark_line()
+        .encode(
+            x=alt.X("ds:T", title="Day"),
+            y=alt.Y("value:Q", title="Daily cost ($)", axis=alt.Axis(format="$,.0f")),
+            color=colors,
+            strokeDash=alt.condition("datum.kind == 'AWS forecast'", alt.value([6, 4]), alt.value([1, 0])),
+            tooltip=[
+                alt.Tooltip("ds:T", title="Day"),
+                alt.Tooltip("kind:N", title="Series"),
+                alt.Tooltip("value:Q", title="Cost", format="$,.2f"),
+            ],
+        )
+    )
+    band = (
+        alt.Chart(points.assign(band=band_title))
+        .mark_area(opacity=0.25, color="#f58518")
+        .encode(
+            x="ds:T",
+            y="yhat_lower:Q",
+            y2="yhat_upper:Q",
+            tooltip=[
+                alt.Tooltip("ds:T", title="Day"),
+                alt.Tooltip("yhat_lower:Q", title="Lower", format="$,.2f"),
+                alt.Tooltip("yhat_upper:Q", title="Upper", format="$,.2f"),
+                alt.Tooltip("band:N", title="Band"),
+            ],
+        )
+    )
+    return alt.layer(band, line)
+
+
+def anomaly_window(series: pd.DataFrame, start, end) -> alt.LayerChart:
+    """A daily series with the anomaly's days shaded."""
+    window = pd.DataFrame({"start": [pd.Timestamp(start)], "end": [pd.Timestamp(end) + pd.Timedelta(days=1)]})
+    shade = alt.Chart(window).mark_rect(opacity=0.2, color="#e45756").encode(x="start:T", x2="end:T")
+    line = (
+        alt.Chart(series)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("ds:T", title="Day"),
+            y=alt.Y("y:Q", title="Daily cost ($)", axis=alt.Axis(format="$,.0f")),
+            tooltip=[alt.Tooltip("ds:T", title="Day"), alt.Tooltip("y:Q", title="Cost", format="$,.2f")],
+        )
+    )
+    return alt.layer(shade, line)

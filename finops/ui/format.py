@@ -20,3 +20,10 @@ def pct(value: float | None, decimals: int = 1) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return f"{value:+.{decimals}f}%"
+
+
+def ratio_pct(value: float | None, decimals: int = 1) -> str:
+    """A ratio as "4.2 %" (0.042); an em dash for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{100 * value:.{decimals}f} %"

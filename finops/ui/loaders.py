@@ -71,3 +71,10 @@ def data_sources() -> reports.DataSources:
     """The data-sources page's tables; requests change without a new data version, so a short TTL."""
     with db.session() as s:
         return reports.data_sources(session=s, now=datetime.now(UTC))
+
+
+@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
+def forecast_view(series: str, level: int, version: int, forecast_run: int) -> reports.ForecastView:  # noqa: ARG001
+    """`forecast_run` (the newest forecast run id) is only a cache key, like `version`."""
+    with db.session() as s:
+        return reports.forecast_view(session=s, series=series, level=level)

@@ -39,10 +39,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(_seeded_file, tmp_path_factory):
-    """URL of a running app on a private copy of the demo store (users: see tests/conftest.py)."""
+def app_url(_modeled_file, tmp_path_factory):
+    """URL of a running app on a private copy of the modeled demo store (users: see tests/conftest.py)."""
     folder = tmp_path_factory.mktemp("e2e-store")
-    shutil.copy(_seeded_file, folder / "finops.db")
+    shutil.copy(_modeled_file, folder / "finops.db")
     port = _free_port()
     env = {
         **os.environ,

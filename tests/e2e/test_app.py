@@ -145,3 +145,26 @@ def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(b
     wait_for_login_cookie(page)
     page.goto(f"{app_url}/audit_log")
     expect(page.get_by_text("Admins only").first).to_be_visible(timeout=TIMEOUT)
+
+
+def test_admin_opens_forecast_anomalies_and_recommendations(page: Page, app_url):
+    log_in(page, app_url, *ADMIN)
+    expect(page.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Projected Next Month").first).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue").nth(2)).to_contain_text("$")  # a forecast exists: a figure
+
+    nav(page, "Forecast")
+    expect(page.get_by_role("heading", name="Monthly totals").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    expect(page.get_by_text("Back-test error (MAPE, 30 days ahead)").first).to_be_visible()
+
+    nav(page, "Anomalies")
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("AWS Lambda", timeout=TIMEOUT)
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Save feedback").first).to_be_visible()
+
+    nav(page, "Recommendations")
+    expect(page.get_by_text("Estimated monthly savings").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("schedule", timeout=TIMEOUT)

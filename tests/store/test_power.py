@@ -212,3 +212,40 @@ def test_sidecar_jobs_carry_out_requests_and_discover_only_for_aws(store, moto_e
     tasks.discover_resources()
     with Session(store) as s:
         assert resources.get_resource(session=s, resource_type="ec2_instance", resource_id=web).state == "running"
+
+
+def test_idle_instances_from_cloudwatch_become_recommendations(s, aws):
+    from datetime import UTC, datetime, timedelta
+
+    from finops.data import recommendations, utilization
+
+    (quiet,) = make_ec2(name="quiet")
+    (busy,) = make_ec2(name="busy")
+    (young,) = make_ec2(name="young")
+    now = datetime.now(UTC)
+
+    def cpu(instance, values):
+        client("cloudwatch").put_metric_data(
+            Namespace="AWS/EC2",
+            MetricData=[
+                {"MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId", "Value": instance}],
+                 "Timestamp": now - timedelta(days=d, hours=1), "Value": v}
+                for d, v in enumerate(values)
+            ],
+        )  # fmt: skip
+
+    cpu(quiet, [1.0, 2.5, 4.9] * 4)  # 12 days, peak 4.9 %
+    cpu(busy, [1.0] * 11 + [35.0])  # one busy day is not idle
+    cpu(young, [0.5] * 3)  # three days of data: too young to call idle
+    discovery.run_discovery(session=s, settings=aws)
+    counts = utilization.mark_idle(session=s, settings=aws, now=now)
+    assert (counts["checked"], counts["idle"], counts["errors"]) == (3, 1, [])
+    tags = json.loads(resources.get_resource(session=s, resource_type="ec2_instance", resource_id=quiet).tags)
+    assert (tags["finops:idle"], tags["finops:cpu_peak"]) == ("true", "4.9")
+    assert utilization.mark_idle(session=s, settings=aws, now=now)["checked"] == 0  # once a day
+    discovery.run_discovery(session=s, settings=aws)  # rediscovery keeps the mark
+    recommendations.refresh_own(session=s)
+    table = recommendations.list_recommendations(session=s, source="idle")
+    assert list(table["resource_id"]) == [f"ec2_instance:{quiet}"]
+    assert table["estimated_monthly_savings"].iloc[0] == round(0.0104 * 730, 2)
+    assert "CPU peaked at 4.9 % over 14 days" in table["description"].iloc[0]

@@ -224,3 +224,19 @@ def test_sigkill_mid_refresh_keeps_the_previous_data_and_the_next_run_completes(
     assert store_total(db_file) != before  # seed 7's organisation replaced seed 42's
     interrupted = query(db_file, "SELECT error FROM refresh_run WHERE status = 'failed'")
     assert len(interrupted) == 1 and interrupted[0][0].startswith("interrupted")
+
+
+def test_forecast_runs_and_power_actions_left_running_are_closed_too(store):
+    from finops.data.tables import ForecastRun, PowerAction
+
+    with Session(store) as s:
+        s.add(ForecastRun(status="running"))
+        s.add(PowerAction(requested_by="ada", group_id=1, group_name="g", action="stop", status="running"))
+        s.add(PowerAction(requested_by="ada", group_id=1, group_name="g", action="start", status="pending"))
+        s.commit()
+    assert tasks.close_interrupted() == 2
+    with Session(store) as s:
+        assert s.exec(select(ForecastRun.status, ForecastRun.message)).all() == [
+            ("failed", "interrupted: the sidecar stopped")
+        ]
+        assert sorted(s.exec(select(PowerAction.status)).all()) == ["failed", "pending"]

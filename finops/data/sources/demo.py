@@ -272,7 +272,10 @@ def resources(seed: int = 42) -> list[dict]:
                 "owner": owner,
                 "state": "stopped" if rng.random() < 0.2 else "running",
                 "hourly_cost": hourly,
-                "tags": {"env": "demo", "team": "ml" if "model" in kind or kind == "fine_tuning" else "product"},
+                "tags": {
+                    "env": ("dev", "staging", "prod")[i % 3],
+                    "team": "ml" if "model" in kind or kind == "fine_tuning" else "product",
+                },
             }
         )
     return out

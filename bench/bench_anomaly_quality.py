@@ -1,0 +1,158 @@
+"""Anomaly detector quality on bench/quality_series.py (event-level precision, recall, F1) and its speed.
+
+.venv/bin/python bench/bench_anomaly_quality.py           # the default settings, as the targets ask
+.venv/bin/python bench/bench_anomaly_quality.py --sweep   # also F1 and false positives at other settings
+.venv/bin/python bench/bench_anomaly_quality.py --seed 8  # the same on other series (a hold-out check)
+"""
+
+import argparse
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import quality_series  # noqa: E402
+
+from finops.models import anomalies  # noqa: E402
+
+TARGET_F1 = 0.9
+TARGET_FP_PER_SERIES_YEAR = 1.0
+
+
+def evaluate(series: list, **settings) -> dict:
+    """Event-level counts: an event is found if a detection overlaps its [start, end]; a detection that
+    overlaps no event is a false positive."""
+    found = {k: 0 for k in quality_series.KINDS}
+    total = {k: 0 for k in quality_series.KINDS}
+    false_pos = detections = low_conf = 0
+    fp_days: list[int] = []
+    lengths: list[int] = []
+    for s in series:
+        got = anomalies.detect(s.history, **settings)
+        detections += len(got)
+        lengths += got["duration_days"].tolist()
+        low_conf += int(got["low_confidence"].sum()) if len(got) else 0
+        for e in s.events:
+            total[e.kind] += 1
+            found[e.kind] += bool(((got["start_day"] <= e.end) & (got["end_day"] >= e.start)).any())
+        for start, end in zip(got["start_day"], got["end_day"], strict=True):
+            if not any(start <= e.end and end >= e.start for e in s.events):
+                false_pos += 1
+                fp_days.append((start - s.history["ds"].iloc[0].date()).days)
+    tp, events = sum(found.values()), sum(total.values())
+    precision = tp / (tp + false_pos) if tp + false_pos else 1.0
+    recall = tp / events if events else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    series_years = sum(len(s.history) for s in series) / 365
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "found": found,
+        "total": total,
+        "false_pos": false_pos,
+        "fp_per_year": false_pos / series_years,
+        "series_years": series_years,
+        "detections": detections,
+        "low_conf": low_conf,
+        "fp_days": fp_days,
+        "lengths": lengths,
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def org_frame(accounts: int = 40, services: int = 120, days: int = 400, seed: int = 1) -> pd.DataFrame:
+    """A synthetic organisation's daily costs: one row per day x account x service, a few spikes injected."""
+    rng = np.random.default_rng(seed)
+    start = date(2025, 1, 1)
+    day_list = [start + timedelta(days=i) for i in range(days)]
+    level = np.exp(rng.normal(1.0, 1.5, (accounts, services)))
+    weekday = np.where(pd.DatetimeIndex(day_list).day_of_week >= 5, 0.7, 1.0)
+    cost = level[None] * weekday[:, None, None] * np.exp(rng.normal(0, 0.08, (days, accounts, services)))
+    for _ in range(20):  # injected spikes on random cells
+        d, a, s = rng.integers(60, days), rng.integers(accounts), rng.integers(services)
+        cost[d : d + 2, a, s] *= 1 + 50 * rng.random()
+    d, a, s = np.meshgrid(np.arange(days), np.arange(accounts), np.arange(services), indexing="ij")
+    return pd.DataFrame(
+        {
+            "day": np.array(day_list, dtype=object)[d.ravel()],
+            "account_id": np.array([f"{100000000000 + i}" for i in range(accounts)], dtype=object)[a.ravel()],
+            "service": np.array([f"Service {i:03d}" for i in range(services)], dtype=object)[s.ravel()],
+            "unblended_cost": cost.ravel().round(4),
+        }
+    )
+
+
+def report(r: dict, seconds: float, n: int) -> None:
+    found, total = r["found"], r["total"]
+    print(f"detections: {r['detections']} ({r['low_conf']} low-confidence)")
+    print(f"events found: {sum(found.values())} / {sum(total.values())}, false positives: {r['false_pos']}")
+    f1 = verdict(r["f1"] >= TARGET_F1)
+    print(f"precision {r['precision']:.3f}  recall {r['recall']:.3f}  F1 {r['f1']:.3f}  (target >= {TARGET_F1}) {f1}")
+    for kind in quality_series.KINDS:
+        if total[kind]:
+            print(f"  recall {kind:<12} {found[kind] / total[kind]:.3f}  ({found[kind]}/{total[kind]})")
+    fp = verdict(r["fp_per_year"] <= TARGET_FP_PER_SERIES_YEAR)
+    years = f"{r['series_years']:.0f} series-years, target <= {TARGET_FP_PER_SERIES_YEAR:g}"
+    print(f"false positives per series-year: {r['fp_per_year']:.3f} ({years}) {fp}")
+    early = sum(d < anomalies.LOW_CONFIDENCE_DAYS for d in r["fp_days"])
+    print(f"  of which in a series' first {anomalies.LOW_CONFIDENCE_DAYS} days: {early}")
+    # event-level scoring does not penalise long detections: show how long they are
+    q50, q90, top = np.percentile(r["lengths"], [50, 90, 100]) if r["lengths"] else (0, 0, 0)
+    print(f"detection length in days: median {q50:g}, 90th percentile {q90:g}, longest {top:g}")
+    print(f"detect() on all {n} series: {seconds:.2f} s ({1000 * seconds / n:.1f} ms per series)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", action="store_true", help="also try other min_impact / min_pct / threshold")
+    parser.add_argument("--seed", type=int, default=7, help="another seed of quality_series.generate: a hold-out")
+    args = parser.parse_args()
+
+    series = quality_series.generate(seed=args.seed)
+    kinds = pd.Series([e.kind for s in series for e in s.events]).value_counts().to_dict()
+    print(f"{len(series)} series x {len(series[0].history)} days, events: {kinds}")
+    print(
+        f"defaults: min_impact={anomalies.DEFAULT_MIN_IMPACT:g} USD, min_pct={anomalies.DEFAULT_MIN_PCT:g}, "
+        f"threshold={anomalies.DEFAULT_THRESHOLD:g}"
+    )
+    t0 = time.perf_counter()
+    result = evaluate(series)
+    report(result, time.perf_counter() - t0, len(series))
+
+    frame = org_frame()
+    t0 = time.perf_counter()
+    found = anomalies.detect_costs(frame)
+    seconds = time.perf_counter() - t0
+    print(
+        f"detect_costs on 40 accounts x 120 services x 400 days ({len(frame):,} rows): {seconds:.2f} s, "
+        f"{len(found)} anomalies"
+    )
+
+    if args.sweep:
+        print("\nmin_impact min_pct threshold   precision recall  F1     FP/series-year")
+        impact, pct, threshold = anomalies.DEFAULT_MIN_IMPACT, anomalies.DEFAULT_MIN_PCT, anomalies.DEFAULT_THRESHOLD
+        settings = (
+            [(i, pct, threshold) for i in (0, 20, 50, 100, 200)]
+            + [(impact, p, threshold) for p in (0.1, 0.15, 0.2, 0.3)]
+            + [(impact, pct, t) for t in (4.0, 4.5, 5.0, 6.0)]
+        )
+        for min_impact, min_pct, threshold in settings:
+            r = evaluate(series, min_impact=min_impact, min_pct=min_pct, threshold=threshold)
+            print(
+                f"{min_impact:>10g} {min_pct:>7g} {threshold:>9g}   {r['precision']:>9.3f} {r['recall']:>6.3f} "
+                f"{r['f1']:>6.3f} {r['fp_per_year']:>8.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Our forecasts in the store: which series the sidecar forecasts, saving a run, and what pages and CLI read.
+
+Series are named "total", "service:NAME" (the top N services by spend over the last 90 days) and
+"account:ID" (every account). A run stores each series' forecast points (`forecast_point`) and its back-test
+error beside the seasonal-naive one, or the reason it was skipped (`forecast_series`).
+"""
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from finops.data import queries
+from finops.data.tables import AwsForecast, ForecastPoint, ForecastRun, ForecastSeries, utcnow
+
+log = logging.getLogger(__name__)
+TOTAL = "total"
+TOP_WINDOW_DAYS = 90  # "top services" = by spend over this many days
+SERIES_COLUMNS = ["series", "history_days", "low_confidence", "mape", "naive_mape", "skipped"]
+POINT_COLUMNS = ["ds", "yhat", "yhat_lower", "yhat_upper"]
+
+
+def series_name(kind: str, key: str) -> str:
+    return TOTAL if kind == TOTAL else f"{kind}:{key}"
+
+
+def parse_series(name: str) -> tuple[str, str]:
+    """("total", "") | ("service", NAME) | ("account", ID); ValueError for anything else."""
+    if name == TOTAL:
+        return TOTAL, ""
+    kind, sep, key = name.partition(":")
+    if not sep or kind not in ("service", "account") or not key:
+        raise ValueError(f"series must be total, service:NAME or account:ID, not {name!r}")
+    return kind, key
+
+
+def history_frames(
+    *, session: Session, top_n: int, metric: str = "unblended_cost", end: date | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every series' daily history (`ds, y`) over all stored days before `end` (default: after the last day)."""
+    first, last = queries.coverage(session=session)
+    if first is None:
+        return {}
+    end = end or last + timedelta(days=1)
+    daily = queries.daily_costs_by(session=session, start=first, end=end, by=["service", "account"])
+    if daily.empty:
+        return {}
+    daily["ds"] = pd.to_datetime(daily["day"])
+    frames = {TOTAL: _series(daily, metric)}
+    recent = daily[daily["ds"] >= pd.Timestamp(end - timedelta(days=TOP_WINDOW_DAYS))]
+    top = recent.groupby("service")[metric].sum().sort_values(ascending=False).head(max(0, top_n)).index
+    for service in top:
+        frames[series_name("service", service)] = _series(daily[daily["service"] == service], metric)
+    for account, rows in daily.groupby("account_id"):
+        frames[series_name("account", str(account))] = _series(rows, metric)
+    return frames
+
+
+def _series(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    out = rows.groupby("ds", as_index=False)[metric].sum().rename(columns={metric: "y"})
+    return out.sort_values("ds").reset_index(drop=True)
+
+
+def run_forecasts(
+    *, session: Session, settings: Any, refresh_run_id: int | None = None, interval: int | None = None
+) -> ForecastRun:
+    """Forecast every series and store the run (status ok, or failed with the reason); never raises for data."""
+    from finops.models import forecast
+
+    level = forecast.check_interval(interval if interval is not None else settings.forecast_interval)
+    run = ForecastRun(
+        refresh_run_id=refresh_run_id,
+        interval_level=level / 100,
+        horizon_days=settings.forecast_horizon_days,
+        status="running",
+    )
+    session.add(run)
+    session.commit()
+    try:
+        frames = history_frames(session=session, top_n=settings.forecast_top_n)
+        results = forecast.forecast_many(
+            frames,
+            horizon_days=settings.forecast_horizon_days,
+            interval=level,
+            backtest=True,
+            workers=settings.forecast_workers,
+        )
+        points, series = [], []
+        for name, result in results.items():
+            series.append(
+                {
+                    "run_id": run.id,
+                    "series": name,
+                    "history_days": result.history_days,
+                    "low_confidence": result.low_confidence,
+                    "mape": result.mape,
+                    "naive_mape": result.naive_mape,
+                    "skipped": result.skipped,
+                }
+            )
+            if result.forecast is not None:
+                f = result.forecast
+                points += [
+                    {"run_id": run.id, "series": name, "ds": ds.date(), "yhat": a, "yhat_lower": lo, "yhat_upper": hi}
+                    for ds, a, lo, hi in zip(f["ds"], f["yhat"], f["yhat_lower"], f["yhat_upper"], strict=True)
+                ]
+        if series:
+            session.execute(ForecastSeries.__table__.insert(), series)
+        if points:
+            session.execute(ForecastPoint.__table__.insert(), points)
+        skipped = sum(1 for s in series if s["skipped"])
+        run.status = "ok" if frames else "failed"
+        run.message = f"{len(series) - skipped} series forecast, {skipped} skipped" if frames else "no cost data yet"
+    except Exception as exc:  # a model failure must not lose the previous run: it stays the newest "ok"
+        session.rollback()
+        log.exception("forecast run %s failed", run.id)
+        run = session.get(ForecastRun, run.id)
+        session.execute(delete(ForecastPoint).where(ForecastPoint.run_id == run.id))
+        session.execute(delete(ForecastSeries).where(ForecastSeries.run_id == run.id))
+        run.status, run.message = "failed", f"{type(exc).__name__}: {exc}"
+    run.finished_at = utcnow()
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+def latest_run(*, session: Session) -> ForecastRun | None:
+    """The newest successful forecast run."""
+    stmt = select(ForecastRun).where(ForecastRun.status == "ok").order_by(ForecastRun.id.desc()).limit(1)
+    return session.execute(stmt).scalars().first()
+
+
+def last_modeled_version(*, session: Session) -> int | None:
+    """The data version (refresh run id) the newest forecast run, whatever its status, was computed for."""
+    stmt = select(ForecastRun.refresh_run_id).order_by(ForecastRun.id.desc()).limit(1)
+    return session.execute(stmt).scalar()
+
+
+def series_table(*, session: Session, run_id: int) -> pd.DataFrame:
+    """SERIES_COLUMNS of a run, total first, then services and accounts by name."""
+    rows = session.execute(select(ForecastSeries).where(ForecastSeries.run_id == run_id)).scalars().all()
+    frame = pd.DataFrame([{c: getattr(r, c) for c in SERIES_COLUMNS} for r in rows], columns=SERIES_COLUMNS)
+    order = frame["series"].map(lambda s: (s != TOTAL, not s.startswith("service:"), s))
+    return frame.iloc[order.argsort(kind="stable")].reset_index(drop=True) if len(frame) else frame
+
+
+def points(*, session: Session, run_id: int, series: str) -> pd.DataFrame:
+    """A series' forecast in a run: ds (Timestamp), yhat, yhat_lower, yhat_upper, by day."""
+    stmt = (
+        select(ForecastPoint.ds, ForecastPoint.yhat, ForecastPoint.yhat_lower, ForecastPoint.yhat_upper)
+        .where(ForecastPoint.run_id == run_id, ForecastPoint.series == series)
+        .order_by(ForecastPoint.ds)
+    )
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=POINT_COLUMNS)
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return frame
+
+
+def history(*, session: Session, series: str, start: date, end: date, metric: str = "unblended_cost") -> pd.DataFrame:
+    """A series' actual daily cost in `[start, end)` as `ds, y` (days without cost are 0)."""
+    kind, key = parse_series(series)
+    if kind == "account":
+        daily = queries.daily_costs(session=session, start=start, end=end, accounts=[key])
+    else:
+        daily = queries.daily_costs(session=session, start=start, end=end, services=[key] if key else ())
+    days = pd.date_range(start, end - timedelta(days=1), freq="D")
+    if daily.empty:
+        return pd.DataFrame({"ds": days, "y": 0.0})
+    y = daily.groupby(pd.to_datetime(daily["day"]))[metric].sum()
+    return pd.DataFrame({"ds": days, "y": y.reindex(days, fill_value=0.0).to_numpy()})
+
+
+def aws_forecast(*, session: Session) -> pd.DataFrame:
+    """AWS's own total forecast from the newest fetch (ingestion): ds, yhat, yhat_lower, yhat_upper."""
+    newest = session.execute(select(func.max(AwsForecast.fetched_at))).scalar()
+    if newest is None:
+        return pd.DataFrame(columns=POINT_COLUMNS)
+    stmt = (
+        select(AwsForecast.ds, AwsForecast.yhat, AwsForecast.yhat_lower, AwsForecast.yhat_upper)
+        .where(AwsForecast.fetched_at == newest)
+        .order_by(AwsForecast.ds)
+    )
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=POINT_COLUMNS)
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return frame
+
+
+def monthly(points_frame: pd.DataFrame) -> pd.DataFrame:
+    """Monthly sums of a daily forecast: month (first day), yhat, yhat_lower, yhat_upper, days.
+
+    The bounds are sums of the daily bounds: a conservative band (it assumes the days err together).
+    """
+    if points_frame.empty:
+        return pd.DataFrame(columns=["month", "yhat", "yhat_lower", "yhat_upper", "days"])
+    frame = points_frame.assign(month=points_frame["ds"].dt.to_period("M").dt.to_timestamp().dt.date)
+    out = frame.groupby("month", as_index=False).agg(
+        yhat=("yhat", "sum"), yhat_lower=("yhat_lower", "sum"), yhat_upper=("yhat_upper", "sum"), days=("ds", "size")
+    )
+    return out

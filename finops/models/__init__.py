@@ -1,0 +1,1 @@
+"""Forecasting models: Prophet behind `forecast.fit_forecast`, never imported by pages directly."""

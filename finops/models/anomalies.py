@@ -1,0 +1,417 @@
+"""Cost anomalies: daily `ds, y` (or `day, account_id, service, unblended_cost` rows) in, one row per cost rise out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+# The defaults and their trade-offs were measured with bench/bench_anomaly_quality.py (see its --sweep).
+DEFAULT_MIN_IMPACT = 20.0  # USD over the anomaly: a +60 % day of a USD 50/day service still counts
+DEFAULT_MIN_PCT = 0.15  # impact / expected over the anomaly: a rise in one account is diluted in its service
+DEFAULT_THRESHOLD = 5.0  # robust z-score of the anomaly (its highest day, or its days combined)
+
+LEVEL_DAYS = 28  # the level follows level shifts after ~2 weeks: long enough to see slow drifts
+WEEKS = 8  # weeks of history behind each weekday's pattern
+SCALE_DAYS = 91  # days of residuals behind the scale: one drift or shift must not fill half of them
+MIN_HISTORY_DAYS = 3  # the first days are not scored: a service's first day is often partial
+LOW_CONFIDENCE_DAYS = 56  # under 8 weeks of history the weekday pattern and the scale are rough
+CANDIDATE_SCORE = 2.0  # a day at least this unusual can be part of an anomaly
+MAX_GAP_DAYS = 1  # one ordinary day inside a rise does not split it in two
+SCALE_FLOOR_USD = 1.0
+TOP_CONTRIBUTORS = 5
+
+SERIES_COLUMNS = ["ds", "y", "expected", "score", "history_days"]
+DETECT_COLUMNS = ["start_day", "end_day", "duration_days", "expected", "actual", "impact", "score", "low_confidence"]
+COST_COLUMNS = ["dimension", "service", "account_id", *DETECT_COLUMNS, "contributors", "external_id"]
+KEY_COLUMN = {"service": "service", "account": "account_id"}
+DTYPES = {
+    **dict.fromkeys(["column", "duration_days", "history_days"], "int64"),
+    **dict.fromkeys(
+        ["start_day", "end_day", "dimension", "service", "account_id", "contributors", "external_id"], "object"
+    ),
+    "low_confidence": "bool",
+    "ds": "datetime64[us]",
+}
+
+log = logging.getLogger(__name__)
+
+# How a day is judged. Its expected cost uses only the days before it, as in production every morning, so a
+# day's result never changes once scored and feedback stays attached to its anomaly. The expectation is a robust
+# level (the median of the last LEVEL_DAYS days with the weekly pattern taken out) with the day's weekday
+# pattern put back (the median, over the last WEEKS weeks, of that weekday's ratio to, or difference from, the
+# median of its week). The 1st of the month is a class of its own because AWS bills monthly fees (RI, Savings
+# Plans, Support, tax) on it. The score is the residual over a robust scale: 1.4826 times the median absolute
+# relative residual of the last SCALE_DAYS days, floored so that a near-constant series does not explode. Days
+# scoring CANDIDATE_SCORE or more are merged into runs; a run is an anomaly when it is unusual enough (a day at
+# the threshold, or its days combined) and large enough (min_impact, min_pct). Only increases are anomalies, as
+# in AWS Cost Anomaly Detection: a drop saves money, and a weekend dip is the weekly pattern.
+
+
+def _rolling_median(a: np.ndarray, window: int, min_periods: int, *, center: bool = False) -> np.ndarray:
+    """Rolling median down each column of `a` (NaN ignored), in one pass over a padded 1-D copy."""
+    # pandas rolls a wide frame column by column in Python; one long series with `window` NaNs between the
+    # columns is several times faster and no window reaches into the neighbouring column
+    n, m = a.shape
+    flat = np.vstack([np.full((window, m), np.nan), a]).T.ravel()
+    rolled = pd.Series(flat).rolling(window, min_periods=min_periods, center=center).median().to_numpy()
+    return rolled.reshape(m, n + window).T[window:]
+
+
+def _lag(a: np.ndarray, days: int) -> np.ndarray:
+    out = np.full_like(a, np.nan)
+    out[days:] = a[: len(a) - days]
+    return out
+
+
+def _same_weekday(a: np.ndarray) -> np.ndarray:
+    """Each day's median of `a` on the same weekday over the `WEEKS` weeks before it (NaN if under three)."""
+    n, m = a.shape
+    weeks = -(-n // 7)
+    # row t of `before` holds day t-7's value, whose centred week ends on day t-4: the result stays causal
+    before = np.full((weeks * 7, m), np.nan)
+    before[:n] = _lag(a, 7)
+    by_week = before.reshape(weeks, 7 * m)  # one row per week, one column per (weekday, series)
+    # three weeks at least, so that one odd week (a partial first day, a zero day) is outvoted
+    return _rolling_median(by_week, WEEKS, min_periods=3).reshape(weeks * 7, m)[:n]
+
+
+def _with_fee(expected: np.ndarray, actual: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """The expected cost of each 1st of the month: its ordinary expectation plus the fee of the months before."""
+    # A fee is measured against its own week, whose days after the 1st are still before next month's 1st.
+    # It is carried both as an amount (RI, Savings Plans) and as a share (Support, tax); the larger expectation
+    # wins, and so does the larger of last month's fee and the median of the last three: a new fee is reported
+    # once, and a noisy or missing month does not make a regular fee look new.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(base > 0, np.clip(actual / base - 1, 0.0, None), np.nan)
+    amount = np.clip(actual - base, 0.0, None)
+
+    def carried(fee: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(_lag(np.fmax(fee, _rolling_median(fee, 3, min_periods=1)), 1))
+
+    return np.fmax(expected * (1 + carried(share)), expected + carried(amount))
+
+
+def _expected(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Expected cost and age (days since the first cost) of each column of `values` (days x series, gaps 0)."""
+    n = len(values)
+    alive = values > 0
+    birth = np.where(alive.any(axis=0), alive.argmax(axis=0), n)  # leading zeros are not history
+    age = np.arange(n)[:, None] - birth[None, :]
+    first = np.asarray(days.day == 1)
+    # the first day is often partial (a service created in the evening), and the 1st of the month has fees
+    regular = np.where((age >= 1) & ~first[:, None], values, np.nan)
+    week = _rolling_median(regular, 7, min_periods=3, center=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.clip(np.nan_to_num(_same_weekday(np.where(week > 0, regular / week, np.nan)), nan=1.0), 0.05, 20)
+        offset = np.nan_to_num(_same_weekday(regular - week), nan=0.0)
+        scaled = _lag(_rolling_median(regular / factor, LEVEL_DAYS, min_periods=1), 1) * factor
+    shifted = _lag(_rolling_median(regular - offset, LEVEL_DAYS, min_periods=1), 1) + offset
+    # The weekly pattern as a factor fits a rise of everything; as an offset, a new always-on resource (which
+    # does not dip at weekends). The larger expectation is kept so that neither kind of change makes the next
+    # weekends look like rises; they agree while the level is steady.
+    expected = np.fmax(scaled, shifted)
+    rows = np.flatnonzero(first)
+    base = np.fmax(week * factor, week + offset)
+    expected[rows] = _with_fee(expected[rows], values[rows], base[rows])
+    expected[age < MIN_HISTORY_DAYS] = np.nan
+    return expected, age
+
+
+def _model(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected cost, score and history days of each column of `values` (days x series, gaps already 0)."""
+    expected, age = _expected(values, days)
+    residual = values - expected
+    size = np.maximum(np.abs(expected), SCALE_FLOOR_USD)
+    spread = _lag(1.4826 * _rolling_median(np.abs(residual) / size, SCALE_DAYS, min_periods=7), 1)
+    # young series get a wide floor: their weekday pattern is still unknown (a Monday after a first weekend)
+    floor = np.where(age < 14, 0.5, np.where(age < LOW_CONFIDENCE_DAYS, 0.1, 0.02))
+    scale = np.maximum(np.fmax(spread, floor) * size, SCALE_FLOOR_USD)
+    return expected, residual / scale, np.maximum(age, 0)
+
+
+def _runs(score: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end rows (inclusive, flat column-major indices) of runs of unusual days in each column."""
+    n = score.shape[0]
+    flat = np.nan_to_num(score.T.ravel(), nan=-np.inf) >= min(CANDIDATE_SCORE, threshold)
+    idx = np.flatnonzero(flat)
+    if not len(idx):
+        return idx, idx
+    new = np.r_[True, (np.diff(idx) > MAX_GAP_DAYS + 1) | (np.diff(idx // n) != 0)]
+    return idx[new], idx[np.r_[new[1:], True]]
+
+
+def _anomalies(
+    values: np.ndarray, days: pd.DatetimeIndex, *, min_impact: float, min_pct: float, threshold: float
+) -> pd.DataFrame:
+    """Anomalies of each column of `values`: DETECT_COLUMNS plus `column`, the series' column index."""
+    n = values.shape[0]
+    expected, score, age = _model(values, days)
+    starts, ends = _runs(score, threshold)
+    if not len(starts):
+        return _empty(["column", *DETECT_COLUMNS])
+    lengths = ends - starts + 1
+    head = np.cumsum(lengths) - lengths  # where each run begins in `pos`
+    run = np.repeat(np.arange(len(starts)), lengths)
+    pos = starts[run] + np.arange(lengths.sum()) - head[run]  # every day of every run, as a flat index
+
+    def so_far(a: np.ndarray) -> np.ndarray:
+        """Sum of `a` over each run's days up to each of its days."""
+        total = np.r_[0.0, np.cumsum(np.nan_to_num(a.T.ravel(), nan=0.0))]
+        return total[pos + 1] - total[starts[run]]
+
+    expected_sum, actual_sum = so_far(expected), so_far(values)
+    impact = actual_sum - expected_sum
+    # several moderate days are as unusual as one big day: their scores' sum over the square root of their count
+    combined = so_far(score) / np.sqrt(pos - starts[run] + 1)
+    unusual = (so_far(score >= threshold) > 0) | (combined >= threshold)
+    ok = unusual & (impact >= min_impact) & (impact >= min_pct * np.clip(expected_sum, 0.0, None))
+    # a run is an anomaly once any of its beginnings passes, so a day appended later never takes it away
+    keep = np.logical_or.reduceat(ok, head)
+    last = (head + lengths - 1)[keep]
+    found = pd.DataFrame(
+        {
+            "column": starts[keep] // n,
+            "start_day": days[starts[keep] % n].date,
+            "end_day": days[ends[keep] % n].date,
+            "duration_days": lengths[keep],
+            "expected": expected_sum[last],
+            "actual": actual_sum[last],
+            "impact": impact[last],
+            "score": np.maximum.reduceat(np.fmax(np.nan_to_num(score.T.ravel()[pos]), combined), head)[keep],
+            "low_confidence": age.T.ravel()[starts[keep]] < LOW_CONFIDENCE_DAYS,
+        }
+    )
+    return found
+
+
+def _clean(history: pd.DataFrame) -> pd.Series:
+    """Daily `y` indexed by day from the first to the last day; missing days, NaN and inf are 0."""
+    if history.empty:
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
+    missing = {"ds", "y"} - set(history.columns)
+    if missing:
+        raise ValueError(f"history needs columns ds and y (missing {', '.join(sorted(missing))})")
+    ds = pd.to_datetime(history["ds"], errors="coerce")
+    if isinstance(ds.dtype, pd.DatetimeTZDtype):
+        ds = ds.dt.tz_localize(None)
+    y = pd.to_numeric(history["y"], errors="coerce").astype(float).replace([np.inf, -np.inf], np.nan)
+    daily = y.groupby(ds.dt.normalize().to_numpy()).sum()  # NaN sums to 0; NaT days are dropped
+    if daily.empty:
+        return daily
+    return daily.reindex(pd.date_range(daily.index.min(), daily.index.max(), freq="D"), fill_value=0.0)
+
+
+def score_series(history: pd.DataFrame) -> pd.DataFrame:
+    """Each day's causal expected cost and robust score: `ds, y` in, `ds, y, expected, score, history_days` out.
+
+    Missing days and NaN are 0 cost. `expected` and `score` are NaN until the series has MIN_HISTORY_DAYS
+    days since its first cost; `history_days` counts the days since that first cost (0 before it).
+    """
+    daily = _clean(history)
+    if daily.empty:
+        return _empty(SERIES_COLUMNS)
+    expected, score, age = _model(daily.to_numpy()[:, None], daily.index)
+    frame = {"ds": daily.index, "y": daily.to_numpy(), "expected": expected[:, 0], "score": score[:, 0]}
+    return pd.DataFrame({**frame, "history_days": age[:, 0]})
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    """A frame with no rows and `columns` of the types a full one has."""
+    return pd.DataFrame({c: pd.Series(dtype=DTYPES.get(c, "float64")) for c in columns})
+
+
+def detect(
+    history: pd.DataFrame,
+    *,
+    min_impact: float = DEFAULT_MIN_IMPACT,
+    min_pct: float = DEFAULT_MIN_PCT,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Cost increases of a daily `ds, y` series, one row per anomaly; drops are never anomalies.
+
+    Unusual days (score >= CANDIDATE_SCORE) are merged into runs, across at most MAX_GAP_DAYS ordinary days.
+    A run is an anomaly once its first days have `score >= threshold`, `impact >= min_impact` and
+    `impact >= min_pct * expected`, so a day appended later never takes an anomaly away. Returns
+    `start_day, end_day` (dates, inclusive), `duration_days`, `expected` and `actual` (sums over the run),
+    `impact` (actual minus expected), `score` (the highest of its days' scores and of its first days' scores
+    summed over the square root of their count) and `low_confidence` (under 8 weeks of history at the start).
+    """
+    daily = _clean(history)
+    if daily.empty:
+        return _empty(DETECT_COLUMNS)
+    found = _anomalies(
+        daily.to_numpy()[:, None], daily.index, min_impact=min_impact, min_pct=min_pct, threshold=threshold
+    )
+    return found[DETECT_COLUMNS] if len(found) else _empty(DETECT_COLUMNS)
+
+
+@dataclass
+class _Costs:
+    """Cost rows as arrays: `row` is the index of the day in `days`; keys are codes into `names`."""
+
+    days: pd.DatetimeIndex
+    row: np.ndarray
+    cost: np.ndarray
+    codes: dict[str, np.ndarray]
+    names: dict[str, np.ndarray]
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code of each value, and the name (str, "" for missing) of each code."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    names = ["" if pd.isna(u) else str(u) for u in uniques]
+    merged, names = pd.factorize(pd.Series(names, dtype=object))  # 1 and "1" are one account
+    return merged[codes], np.asarray(names, dtype=object)
+
+
+def _cost_rows(daily: pd.DataFrame) -> _Costs | None:
+    """The arrays of `daily`, or None when it has no row with a readable day."""
+    missing = {"day", "account_id", "service", "unblended_cost"} - set(daily.columns)
+    if missing:
+        raise ValueError(f"daily costs need columns day, account_id, service, unblended_cost (missing {missing})")
+    # 2 M rows hold a few hundred distinct days: parse those, not every row
+    codes, uniques = pd.factorize(daily["day"])
+    stamps = pd.to_datetime(pd.Series(uniques, dtype=object), errors="coerce")
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_localize(None)
+    stamps = stamps.dt.normalize()
+    if stamps.isna().all():
+        return None
+    first, last = stamps.min(), stamps.max()
+    offsets = np.append((stamps - first).dt.days.fillna(-1).to_numpy(dtype=np.int64), -1)
+    row = offsets[codes]  # code -1 (no day) picks the appended -1
+    ok = row >= 0
+    cost = pd.to_numeric(daily["unblended_cost"], errors="coerce").astype(float).to_numpy()
+    keys = {key: _codes(daily[key][ok]) for key in ("service", "account_id")}
+    return _Costs(
+        days=pd.date_range(first, last, freq="D"),
+        row=row[ok],
+        cost=np.nan_to_num(cost[ok], nan=0.0, posinf=0.0, neginf=0.0),
+        codes={key: codes for key, (codes, _) in keys.items()},
+        names={key: names for key, (_, names) in keys.items()},
+    )
+
+
+def _panel(rows: np.ndarray, columns: np.ndarray, cost: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Days x series matrix of summed cost; a day with no row is 0."""
+    flat = np.bincount(rows * shape[1] + columns, weights=cost, minlength=shape[0] * shape[1])
+    return flat.reshape(shape)
+
+
+def _warn_unscored(dimension: str, names: np.ndarray, values: np.ndarray) -> None:
+    """Log the series of `values` that cannot be scored at all, and why; the others go on."""
+    alive = values > 0
+    span = np.where(alive.any(axis=0), len(values) - alive.argmax(axis=0), 0)
+    for reason, bad in (
+        ("no positive cost", span == 0),
+        (f"under {MIN_HISTORY_DAYS + 1} days since its first cost", (span > 0) & (span <= MIN_HISTORY_DAYS)),
+    ):
+        if bad.any():
+            listed = ", ".join(names[bad][:10]) + (f" and {bad.sum() - 10} more" if bad.sum() > 10 else "")
+            log.warning("anomalies: %d %s series not scored (%s): %s", bad.sum(), dimension, reason, listed)
+
+
+@dataclass
+class _Pairs:
+    """Running sums of the actual and expected cost of (service, account) pairs: row t sums the days before t."""
+
+    service: np.ndarray
+    account: np.ndarray
+    actual: np.ndarray
+    expected: np.ndarray
+
+
+def _pairs(costs: _Costs, wanted: dict[str, np.ndarray]) -> _Pairs:
+    """The pairs of the `wanted` key codes (by key column), modelled once for both dimensions."""
+    mine = np.zeros(len(costs.row), dtype=bool)
+    for key, codes in wanted.items():
+        mine |= np.isin(costs.codes[key], codes)
+    n_accounts = len(costs.names["account_id"])
+    pair = costs.codes["service"][mine] * n_accounts + costs.codes["account_id"][mine]
+    pairs, column = np.unique(pair, return_inverse=True)
+    values = _panel(costs.row[mine], column, costs.cost[mine], (len(costs.days), len(pairs)))
+    expected, _ = _expected(values, costs.days)
+    zeros = np.zeros((1, len(pairs)))
+    return _Pairs(
+        service=pairs // n_accounts,
+        account=pairs % n_accounts,
+        actual=np.vstack([zeros, np.cumsum(values, axis=0)]),
+        # a pair too young to be expected anything (an account starting a service) explains all its cost
+        expected=np.vstack([zeros, np.cumsum(np.nan_to_num(expected), axis=0)]),
+    )
+
+
+def _contributors(costs: _Costs, found: pd.DataFrame, key: str, pairs: _Pairs) -> list[list[dict]]:
+    """For each anomaly, the sub-series of the other dimension that moved most over its window."""
+    owners, others, names = (
+        (pairs.service, pairs.account, costs.names["account_id"])
+        if key == "service"
+        else (pairs.account, pairs.service, costs.names["service"])
+    )
+    start = (pd.to_datetime(found["start_day"]) - costs.days[0]).dt.days.to_numpy()
+    end = (pd.to_datetime(found["end_day"]) - costs.days[0]).dt.days.to_numpy() + 1
+    out = []
+    for owner, a, b in zip(found["column"], start, end, strict=True):
+        cols = np.flatnonzero(owners == owner)
+        actual = pairs.actual[b, cols] - pairs.actual[a, cols]
+        expected = pairs.expected[b, cols] - pairs.expected[a, cols]
+        moved = [
+            {"name": names[o], "expected": float(e), "actual": float(x), "impact": float(x - e)}
+            for o, x, e in zip(others[cols], actual, expected, strict=True)
+            if x or e  # a sub-series with no cost and no expectation in the window explains nothing
+        ]
+        out.append(sorted(moved, key=lambda d: (-d["impact"], d["name"]))[:TOP_CONTRIBUTORS])
+    return out
+
+
+def detect_costs(
+    daily: pd.DataFrame,
+    *,
+    dimensions: tuple[str, ...] = ("service", "account"),
+    since: date | None = None,
+    min_impact: float = DEFAULT_MIN_IMPACT,
+    min_pct: float = DEFAULT_MIN_PCT,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Anomalies of each service's and each account's daily cost, with the accounts or services behind them.
+
+    `daily`: `day, account_id, service, unblended_cost`, one row per day x account x service (no row is 0).
+    Returns COST_COLUMNS: `dimension` ("service" | "account"), `service` and `account_id` (the key, "" for
+    the other dimension), the DETECT_COLUMNS of `detect`, `contributors` (up to 5 dicts `name, expected,
+    actual, impact` of the other dimension, largest impact first) and `external_id`
+    (`"{dimension}:{key}:{start_day}"`, stable between runs). Only anomalies ending on or after `since`.
+    """
+    unknown = set(dimensions) - set(KEY_COLUMN)
+    if unknown:
+        raise ValueError(f"dimensions must be among {', '.join(KEY_COLUMN)}, got {', '.join(map(str, unknown))}")
+    costs = None if daily.empty else _cost_rows(daily)
+    found_by: dict[str, pd.DataFrame] = {}
+    for dimension in dimensions if costs else ():
+        names = costs.names[KEY_COLUMN[dimension]]
+        values = _panel(costs.row, costs.codes[KEY_COLUMN[dimension]], costs.cost, (len(costs.days), len(names)))
+        _warn_unscored(dimension, names, values)
+        found = _anomalies(values, costs.days, min_impact=min_impact, min_pct=min_pct, threshold=threshold)
+        if since is not None:
+            found = found[found["end_day"] >= pd.Timestamp(since).date()]
+        if len(found):
+            found_by[dimension] = found
+    if not found_by:
+        return _empty(COST_COLUMNS)
+    pairs = _pairs(costs, {KEY_COLUMN[d]: found["column"].to_numpy() for d, found in found_by.items()})
+    frames = []
+    for dimension, found in found_by.items():
+        key = KEY_COLUMN[dimension]
+        labels = costs.names[key][found["column"].to_numpy()]
+        found["contributors"] = _contributors(costs, found, key, pairs)
+        found["dimension"] = dimension
+        found["service"] = labels if key == "service" else ""
+        found["account_id"] = labels if key == "account_id" else ""
+        found["external_id"] = [
+            f"{dimension}:{k}:{d.isoformat()}" for k, d in zip(labels, found["start_day"], strict=True)
+        ]
+        frames.append(found[COST_COLUMNS])
+    return pd.concat(frames, ignore_index=True).sort_values(["start_day", "external_id"], ignore_index=True)

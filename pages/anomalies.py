@@ -1,0 +1,74 @@
+"""Anomalies: ours and AWS's in one table, the series with the anomaly's days shaded, and feedback."""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from finops import auth, ui
+from finops.data import anomalies, db
+from finops.ui import charts
+
+user = auth.require_role(auth.ADMIN)
+st.title("Anomalies")
+status = ui.store_status()
+ui.freshness_badge(status)
+ui.require_data(status)
+
+c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1, 2])
+since = c1.date_input("Since", value=status.last_day - timedelta(days=180), key="an_since")
+source = c2.selectbox("Source", ["all", "finops", "aws"], key="an_source")
+state = c3.selectbox("Status", ["all", "open", *anomalies.FEEDBACK], key="an_status")
+dimension = c4.selectbox("By", ["all", "service", "account"], key="an_dimension")
+search = c5.text_input("Service or account", key="an_search")
+with db.session() as s:
+    table = anomalies.list_anomalies(
+        session=s, since=since, search=search,
+        source=None if source == "all" else source,
+        status=None if state == "all" else state,
+        dimension=None if dimension == "all" else dimension,
+    )  # fmt: skip
+
+st.caption(f"{len(table)} anomalies. Ours (finops) come from a robust seasonal model per service and per account; "
+           "AWS's from Cost Anomaly Detection.")  # fmt: skip
+st.dataframe(
+    table.drop(columns=["id", "score"]),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "start_day": st.column_config.DateColumn("Start"),
+        "end_day": st.column_config.DateColumn("End"),
+        "duration_days": st.column_config.NumberColumn("Days"),
+        "expected": st.column_config.NumberColumn("Expected", format="dollar"),
+        "actual": st.column_config.NumberColumn("Actual", format="dollar"),
+        "impact": st.column_config.NumberColumn("Impact", format="dollar"),
+        "impact_pct": st.column_config.NumberColumn("Impact %", format="%+.0f%%"),
+    },
+)
+ui.csv_download(table, "anomalies.csv", "Download anomalies", "dl_anomalies")
+if table.empty:
+    st.stop()
+
+labels = {r.id: f"{r.start_day} · {r.service or r.account_id or 'AWS monitor'} · {ui.money(r.impact)} ({r.source})"
+          for r in table.itertuples()}  # fmt: skip
+chosen = st.selectbox("Anomaly", list(labels), format_func=labels.get, key="an_selected")
+with db.session() as s:
+    series, anomaly = anomalies.series_around(session=s, anomaly_id=chosen)
+picked = table.set_index("id").loc[chosen]
+st.altair_chart(charts.anomaly_window(series, picked["start_day"], picked["end_day"]), width="stretch")
+if picked["low_confidence"]:
+    st.warning("Low confidence: the series had little history when this happened.")
+st.markdown(f"**Contributors:** {picked['contributors'] or '—'}", help="Largest impact first")
+
+options = ["open", *anomalies.FEEDBACK]
+with st.form(f"an_feedback_{chosen}"):
+    choice = st.radio(
+        "Feedback", options, index=options.index(picked["status"]), horizontal=True, key=f"an_choice_{chosen}",
+        format_func=lambda o: anomalies.FEEDBACK_LABELS.get(o, "Open"),
+    )  # fmt: skip
+    if st.form_submit_button("Save feedback", key="an_save"):
+        with db.session() as s:
+            anomalies.set_feedback(
+                session=s, anomaly_id=chosen, feedback=None if choice == "open" else choice, actor=user.username
+            )
+        st.success("Feedback saved: later detection runs keep it.")
+        st.rerun()

@@ -1,0 +1,52 @@
+"""Forecast: history and our forecast with its band, per series, with the back-test error beside a baseline."""
+
+import streamlit as st
+
+from finops import auth, ui
+from finops.ui import charts
+
+auth.require_role(auth.ADMIN)
+st.title("Forecast")
+status = ui.store_status()
+ui.freshness_badge(status)
+ui.require_data(status)
+
+c1, c2 = st.columns([3, 1])
+level = c2.slider("Interval (%)", min_value=51, max_value=99, value=80, key="fc_level")
+first = ui.forecast_view("total", level, status.version, status.forecast_run)
+if first.run_id is None:
+    st.info("No forecast yet: the sidecar computes one after each refresh (about a minute for 25 series).")
+    st.stop()
+names = [s for s in first.series["series"] if not first.series.set_index("series").loc[s, "skipped"]]
+series = c1.selectbox("Series", names, key="fc_series", format_func=lambda s: s.replace(":", ": ", 1))
+view = first if series == "total" else ui.forecast_view(series, level, status.version, status.forecast_run)
+row = view.series.set_index("series").loc[series]
+
+st.caption(f"Forecast run {view.run_id} of {view.run_created_at:%Y-%m-%d %H:%M} UTC, stored at "
+           f"{view.stored_level} %, shown at {level} %.")  # fmt: skip
+if row["low_confidence"]:
+    st.warning(f"Low confidence: only {row['history_days']} days of history (8 weeks or more is reliable).")
+m1, m2, m3 = st.columns(3)
+m1.metric("Back-test error (MAPE, 30 days ahead)", ui.ratio_pct(row["mape"]))
+m2.metric("Seasonal-naive baseline", ui.ratio_pct(row["naive_mape"]), help="Same weekday, mean of the last 4 weeks")
+m3.metric("History", f"{row['history_days']} days")
+st.altair_chart(charts.forecast(view.history, view.forecast, view.aws, level), width="stretch")
+
+st.subheader("Monthly totals")
+st.dataframe(
+    view.monthly,
+    hide_index=True,
+    column_config={
+        "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+        "yhat": st.column_config.NumberColumn("Forecast", format="dollar"),
+        "yhat_lower": st.column_config.NumberColumn(f"Lower ({level} %)", format="dollar"),
+        "yhat_upper": st.column_config.NumberColumn(f"Upper ({level} %)", format="dollar"),
+        "days": st.column_config.NumberColumn("Days forecast"),
+    },
+)
+ui.csv_download(view.monthly, f"forecast_monthly_{series}.csv", "Download monthly totals", "dl_fc_monthly")
+ui.csv_download(view.forecast, f"forecast_daily_{series}.csv", "Download daily forecast", "dl_fc_daily")
+
+st.subheader("Every series")
+st.dataframe(view.series, hide_index=True, width="stretch")
+ui.csv_download(view.series, "forecast_series.csv", "Download series errors", "dl_fc_series")

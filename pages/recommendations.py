@@ -1,0 +1,39 @@
+"""Recommendations: AWS rightsizing and Savings Plans, plus our own from the inventory; dismiss or mark done."""
+
+import streamlit as st
+
+from finops import auth, ui
+from finops.data import db, recommendations
+
+auth.require_role(auth.ADMIN)
+st.title("Recommendations")
+
+c1, c2 = st.columns(2)
+state = c1.selectbox("Status", list(recommendations.STATUSES), key="rec_status")
+source = c2.selectbox("Source", ["all", "aws_rightsizing", "aws_savings_plans", "schedule", "idle"], key="rec_source")
+with db.session() as s:
+    table = recommendations.list_recommendations(session=s, status=state, source=None if source == "all" else source)
+
+st.metric(f"Estimated monthly savings ({state})", ui.money(table["estimated_monthly_savings"].sum(), decimals=2))
+st.caption(
+    "schedule: non-production resources running around the clock, priced at their hourly cost for the hours a "
+    "weekdays 08:00-20:00 schedule stops them. idle: resources marked idle. AWS: from Cost Explorer."
+)
+st.dataframe(
+    table.drop(columns=["id"]),
+    hide_index=True,
+    width="stretch",
+    column_config={"estimated_monthly_savings": st.column_config.NumberColumn("Monthly savings", format="dollar")},
+)
+ui.csv_download(table, "recommendations.csv", "Download recommendations", "dl_recommendations")
+if table.empty:
+    st.stop()
+
+labels = dict(zip(table["id"], table["description"].str.slice(0, 120), strict=True))
+chosen = st.selectbox("Recommendation", list(labels), format_func=labels.get, key="rec_selected")
+b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+for column, target, label in [(b1, "done", "Mark done"), (b2, "dismissed", "Dismiss"), (b3, "open", "Reopen")]:
+    if target != state and column.button(label, key=f"rec_{target}"):
+        with db.session() as s:
+            recommendations.set_status(session=s, recommendation_id=chosen, status=target)
+        st.rerun()
