@@ -21,6 +21,7 @@ PROPHET_SETTINGS = {
     "scaling": "minmax",
     "changepoint_prior_scale": 0.1,
     "changepoint_range": 0.95,  # Prophet's 0.8 leaves the last 20 % without changepoints: a shift there bends the trend
+    "n_changepoints": 15,  # 25 by default: about 20 % more CPU for a 0.005 better MAPE ratio
     "weekly_seasonality": True,
     "daily_seasonality": False,
     "uncertainty_samples": 200,  # 1,000 by default: 200 keeps the band and halves the predict time

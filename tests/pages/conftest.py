@@ -1,5 +1,7 @@
 """AppTest helpers: run Home.py as a given user and open a page."""
 
+import sys
+
 import pytest
 import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -15,7 +17,11 @@ def _clear_streamlit_caches():
     # st.cache_data outlives an AppTest run (streamlit#9139): start every test cold
     st.cache_data.clear()
     st.cache_resource.clear()
+    # Streamlit runs a script as sys.modules["__main__"] and leaves it there; a later test that spawns
+    # processes (Prophet workers) would then re-run Home.py in each child, which dies without a store
+    main = sys.modules["__main__"]
     yield
+    sys.modules["__main__"] = main
     st.cache_data.clear()
 
 
