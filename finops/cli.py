@@ -457,24 +457,18 @@ def run_resources_list(args) -> int:
     open_store()
     with db.session() as s:
         frame = resources.list_resources(session=s, resource_type=args.resource_type, search=args.search)
-    if args.format == "csv":
-        sys.stdout.write(to_csv_bytes(frame).decode("utf-8"))
-    elif args.format == "json":
-        print(json.dumps(json_records(frame), indent=2, default=str))
-    elif frame.empty:
-        print("no resources", file=sys.stderr)
-    else:
-        cols = ["resource_type", "resource_id", "name", "owner", "state", "hourly_cost"]
-        rows = [[str(v) for v in r] for r in frame[cols].itertuples(index=False)]
-        print(text_table(cols, rows, right=[5]))
+    if args.format == "table":
+        frame = frame[["resource_type", "resource_id", "name", "owner", "state", "hourly_cost"]]
+    emit(frame, args.format, "no resources", right=["hourly_cost"])
     return 0
 
 
 # --- forecasts and anomalies ----------------------------------------------------------------------
 
 
-def emit(frame: pd.DataFrame, fmt: str, empty: str, money_cols: Sequence[str] = ()) -> None:
-    """Print `frame` as csv, json or an aligned table (money columns right-aligned, 2 decimals)."""
+def emit(frame: pd.DataFrame, fmt: str, empty: str, money_cols: Sequence[str] = (), right: Sequence[str] = ()) -> None:
+    """Print `frame` as csv (formula-safe), json or an aligned table (`empty` on stderr when it has no rows);
+    in the table, money columns have 2 decimals and, with the `right` ones, are right-aligned."""
     if fmt == "csv":
         sys.stdout.write(to_csv_bytes(frame).decode("utf-8"))
     elif fmt == "json":
@@ -484,7 +478,7 @@ def emit(frame: pd.DataFrame, fmt: str, empty: str, money_cols: Sequence[str] = 
     else:
         cols = list(frame.columns)
         rows = [[_cell(v, c in money_cols) for c, v in zip(cols, r, strict=True)] for r in frame.itertuples(False)]
-        print(text_table(cols, rows, right=[cols.index(c) for c in money_cols if c in cols]))
+        print(text_table(cols, rows, right=[i for i, c in enumerate(cols) if c in money_cols or c in right]))
 
 
 def _cell(value, money: bool) -> str:

@@ -230,6 +230,16 @@ class ForecastView:
     aws: pd.DataFrame  # AWS's own forecast (total only), ds, yhat, yhat_lower, yhat_upper
 
 
+def forecast_series(*, session: Session) -> pd.DataFrame:
+    """The newest successful forecast run's series (forecasts.SERIES_COLUMNS); empty when there is none."""
+    from finops.data import forecasts
+
+    run = forecasts.latest_run(session=session)
+    if run is None:
+        return pd.DataFrame(columns=forecasts.SERIES_COLUMNS)
+    return forecasts.series_table(session=session, run_id=run.id)
+
+
 def forecast_view(*, session: Session, series: str, level: int, history_days: int = 180) -> ForecastView:
     """The newest successful run's forecast of `series` with its band at `level` % (51-99) and its history."""
     from finops.data import forecasts

@@ -13,13 +13,13 @@ ui.require_data(status)
 
 c1, c2 = st.columns([3, 1])
 level = c2.slider("Interval (%)", min_value=51, max_value=99, value=80, key="fc_level")
-first = ui.forecast_view("total", level, status.version, status.forecast_run)
-if first.run_id is None:
+table = ui.forecast_series(status.version, status.forecast_run)
+if table.empty:
     st.info("No forecast yet: the sidecar computes one after each refresh (about a minute for 25 series).")
     st.stop()
-names = [s for s in first.series["series"] if not first.series.set_index("series").loc[s, "skipped"]]
+names = table.loc[table["skipped"].isna(), "series"].tolist()
 series = c1.selectbox("Series", names, key="fc_series", format_func=lambda s: s.replace(":", ": ", 1))
-view = first if series == "total" else ui.forecast_view(series, level, status.version, status.forecast_run)
+view = ui.forecast_view(series, level, status.version, status.forecast_run)
 row = view.series.set_index("series").loc[series]
 
 st.caption(f"Forecast run {view.run_id} of {view.run_created_at:%Y-%m-%d %H:%M} UTC, stored at "

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from finops.data.drivers import RUNNING, STOPPED, STOPPING, UNKNOWN
 from finops.data.drivers.aws import EC2_STATES, RDS_STATES, make_clients
 from finops.data.drivers.prices import hourly_cost
+from finops.data.resources import get_resource
 from finops.data.tables import Resource, utcnow
 
 log = logging.getLogger(__name__)
@@ -270,9 +271,9 @@ def store(*, session: Session, found: list[dict], regions: Iterable[str], errors
         key = (item["resource_type"], item["resource_id"])
         row = existing.pop(key, None)
         if row is None:
-            row = session.execute(
-                select(Resource).where(Resource.resource_type == key[0], Resource.resource_id == key[1])
-            ).scalars().first() or Resource(resource_type=key[0], resource_id=key[1], name=item["name"])
+            row = get_resource(session=session, resource_type=key[0], resource_id=key[1]) or Resource(
+                resource_type=key[0], resource_id=key[1], name=item["name"]
+            )
             new += row.id is None
         tags = dict(item.get("tags") or {})
         if row.tags:  # keep what the utilization check added (finops:cpu_*, finops:idle)

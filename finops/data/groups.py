@@ -323,28 +323,33 @@ def remove_resource(*, session: Session, actor: Actor, group_id: int, resource_t
     session.commit()
 
 
-def members(*, session: Session, actor: Actor, group_id: int) -> pd.DataFrame:
-    """The group's resources with their inventory state and hourly cost where known (MEMBER_COLUMNS)."""
-    group = _load(session, actor, group_id)
+def member_rows(session: Session, group_id: int) -> list[tuple[ResourceGroupMember, Resource | None]]:
+    """Each member of a group with its inventory row (None when the inventory lacks it), by type and id.
+
+    No access check: callers load the group through `_load` first.
+    """
     stmt = (
-        select(
-            ResourceGroupMember.resource_type,
-            ResourceGroupMember.resource_id,
-            ResourceGroupMember.resource_name,
-            Resource.state,
-            Resource.hourly_cost,
-            ResourceGroupMember.added_at,
-            ResourceGroupMember.added_by,
-        )
+        select(ResourceGroupMember, Resource)
         .outerjoin(
             Resource,
             (Resource.resource_type == ResourceGroupMember.resource_type)
             & (Resource.resource_id == ResourceGroupMember.resource_id),
         )
-        .where(ResourceGroupMember.group_id == group.id)
+        .where(ResourceGroupMember.group_id == group_id)
         .order_by(ResourceGroupMember.resource_type, ResourceGroupMember.resource_id)
     )
-    return pd.DataFrame(session.execute(stmt).all(), columns=MEMBER_COLUMNS)
+    return [(m, r) for m, r in session.execute(stmt).all()]
+
+
+def members(*, session: Session, actor: Actor, group_id: int) -> pd.DataFrame:
+    """The group's resources with their inventory state and hourly cost where known (MEMBER_COLUMNS)."""
+    group = _load(session, actor, group_id)
+    rows = [
+        (m.resource_type, m.resource_id, m.resource_name, r.state if r else None, r.hourly_cost if r else None,
+         m.added_at, m.added_by)
+        for m, r in member_rows(session, group.id)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=MEMBER_COLUMNS)
 
 
 def groups_of_resource(*, session: Session, actor: Actor, resource_type: str, resource_id: str) -> pd.DataFrame:

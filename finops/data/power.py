@@ -18,7 +18,7 @@ from sqlmodel import Session
 from finops.data import audit, groups
 from finops.data.drivers import RUNNING, STOPPED, UNKNOWN, DriverError, ResourceRef, driver_for
 from finops.data.groups import Actor, GroupError
-from finops.data.resources import AWS_TYPES
+from finops.data.resources import AWS_TYPES, get_resource
 from finops.data.tables import PowerAction, Resource, ResourceGroupMember, utcnow
 
 log = logging.getLogger(__name__)
@@ -63,18 +63,8 @@ def plan(*, session: Session, actor: Actor, group_id: int, action: str) -> pd.Da
     _check_action(action)
     group = groups._load(session, actor, group_id)
     groups._may_change(actor, group)
-    stmt = (
-        select(ResourceGroupMember, Resource)
-        .outerjoin(
-            Resource,
-            (Resource.resource_type == ResourceGroupMember.resource_type)
-            & (Resource.resource_id == ResourceGroupMember.resource_id),
-        )
-        .where(ResourceGroupMember.group_id == group.id)
-        .order_by(ResourceGroupMember.resource_type, ResourceGroupMember.resource_id)
-    )
     rows = []
-    for member, res in session.execute(stmt).all():
+    for member, res in groups.member_rows(session, group.id):
         state = (res.state if res is not None else "") or ""
         saved = _saved(res.saved_state) if res is not None else {}
         name = (res.name if res is not None else "") or member.resource_name or member.resource_id
@@ -160,7 +150,7 @@ def _record_state(session: Session) -> Callable[[ResourceRef, str], None]:
     """The platform driver's `record`: the desired state becomes the inventory state."""
 
     def record(ref: ResourceRef, desired: str) -> None:
-        res = _inventory(session, ref.resource_type, ref.resource_id)
+        res = get_resource(session=session, resource_type=ref.resource_type, resource_id=ref.resource_id)
         if res is not None:
             res.state, res.updated_at = desired, utcnow()
             session.add(res)
@@ -168,13 +158,9 @@ def _record_state(session: Session) -> Callable[[ResourceRef, str], None]:
     return record
 
 
-def _inventory(session: Session, resource_type: str, resource_id: str) -> Resource | None:
-    stmt = select(Resource).where(Resource.resource_type == resource_type, Resource.resource_id == resource_id)
-    return session.execute(stmt).scalars().first()
-
-
-def _apply_one(session: Session, action: str, member: ResourceGroupMember, settings: Any, clients) -> dict:
-    res = _inventory(session, member.resource_type, member.resource_id)
+def _apply_one(
+    session: Session, action: str, member: ResourceGroupMember, res: Resource | None, settings: Any, clients
+) -> dict:
     ref = ResourceRef(
         member.resource_type,
         member.resource_id,
@@ -216,18 +202,10 @@ def _apply_one(session: Session, action: str, member: ResourceGroupMember, setti
 
 def execute(*, session: Session, row: PowerAction, settings: Any, clients=None) -> PowerAction:
     """Carry out a claimed request on every member of its group; status done, partial or failed."""
-    members = (
-        session.execute(
-            select(ResourceGroupMember)
-            .where(ResourceGroupMember.group_id == row.group_id)
-            .order_by(ResourceGroupMember.resource_type, ResourceGroupMember.resource_id)
-        )
-        .scalars()
-        .all()
-    )
+    members = groups.member_rows(session, row.group_id)
     outcomes = []
-    for member in members:
-        outcomes.append(_apply_one(session, row.action, member, settings, clients))
+    for member, res in members:
+        outcomes.append(_apply_one(session, row.action, member, res, settings, clients))
         session.commit()  # each resource's new state lands as soon as it is known
     failed = sum(1 for o in outcomes if o["error"])
     if not members:

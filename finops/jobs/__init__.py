@@ -47,38 +47,23 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
         name="refresh costs",
         replace_existing=True,
     )
-    scheduler.add_job(
-        tasks.take_requests,
-        IntervalTrigger(seconds=settings.request_poll_seconds, timezone="UTC"),
-        id="refresh_requests",
-        name="refresh requests",
-        replace_existing=True,
-        next_run_time=now,
-    )
-    scheduler.add_job(
-        tasks.take_power_actions,
-        IntervalTrigger(seconds=settings.request_poll_seconds, timezone="UTC"),
-        id="power_actions",
-        name="stop/start requests",
-        replace_existing=True,
-        next_run_time=now,
-    )
-    scheduler.add_job(
-        tasks.discover_resources,
-        IntervalTrigger(minutes=settings.discovery_minutes, timezone="UTC"),
-        id="discover_resources",
-        name="discover AWS resources",
-        replace_existing=True,
-        next_run_time=now,
-    )
-    scheduler.add_job(
-        tasks.update_models,
-        IntervalTrigger(seconds=settings.models_poll_seconds, timezone="UTC"),
-        id="update_models",
-        name="forecasts and anomalies after new data",
-        replace_existing=True,
-        next_run_time=now,
-    )
+    polls = [  # (function, id, name, interval): each also runs once at start
+        (tasks.take_requests, "refresh_requests", "refresh requests", {"seconds": settings.request_poll_seconds}),
+        (tasks.take_power_actions, "power_actions", "stop/start requests", {"seconds": settings.request_poll_seconds}),
+        (tasks.discover_resources, "discover_resources", "discover AWS resources",
+         {"minutes": settings.discovery_minutes}),
+        (tasks.update_models, "update_models", "forecasts and anomalies after new data",
+         {"seconds": settings.models_poll_seconds}),
+    ]  # fmt: skip
+    for func, job_id, name, interval in polls:
+        scheduler.add_job(
+            func,
+            IntervalTrigger(**interval, timezone="UTC"),
+            id=job_id,
+            name=name,
+            replace_existing=True,
+            next_run_time=now,
+        )
     scheduler.add_job(tasks.refresh_if_stale, id="refresh_at_start", name="refresh at start", next_run_time=now)
     return scheduler
 

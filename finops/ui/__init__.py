@@ -4,6 +4,7 @@ from finops.ui.format import money, pct, ratio_pct
 from finops.ui.loaders import (
     account_names,
     data_sources,
+    forecast_series,
     forecast_view,
     home_kpis,
     overview,
@@ -34,6 +35,7 @@ __all__ = [
     "overview",
     "pct",
     "ratio_pct",
+    "forecast_series",
     "forecast_view",
     "refresh_button",
     "require_data",

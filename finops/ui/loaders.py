@@ -73,6 +73,13 @@ def data_sources() -> reports.DataSources:
         return reports.data_sources(session=s, now=datetime.now(UTC))
 
 
+@st.cache_data(ttl="15m", max_entries=16, show_spinner=False)
+def forecast_series(version: int, forecast_run: int) -> pd.DataFrame:  # noqa: ARG001
+    """The newest forecast run's series; both arguments are only cache keys."""
+    with db.session() as s:
+        return reports.forecast_series(session=s)
+
+
 @st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
 def forecast_view(series: str, level: int, version: int, forecast_run: int) -> reports.ForecastView:  # noqa: ARG001
     """`forecast_run` (the newest forecast run id) is only a cache key, like `version`."""
