@@ -1,11 +1,11 @@
 """FinOps entry point: page config, login, and the pages each role may see."""
 
 import streamlit as st
-from pydantic import ValidationError
 
 from finops import auth
 from finops.data.db import StoreUnavailable, check_reachable, get_engine, schema_revisions
-from finops.settings import get_settings
+from finops.markup import plain
+from finops.settings import InvalidSettings, get_settings
 
 st.set_page_config(page_title="FinOps", page_icon=":material/savings:", layout="wide")
 
@@ -13,9 +13,8 @@ try:
     get_settings()
     check_reachable()
     current, heads = schema_revisions(get_engine())
-except ValidationError as exc:
-    problems = "; ".join(f"FINOPS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-    st.error(f"Invalid settings: {problems}")
+except InvalidSettings as exc:
+    st.error(f"Invalid settings: {plain(exc)}")
     st.stop()
 except StoreUnavailable as exc:
     st.error(f"{exc}. Check FINOPS_DATABASE_URL.")
@@ -85,6 +84,6 @@ team_pages = [
 page = st.navigation({"Costs": cost_pages, "Teams": team_pages, "Admin": admin_pages, "Account": account_pages})
 
 with st.sidebar:
-    st.caption(f"Signed in as **{user.name}** ({user.role})")
+    st.caption(f"Signed in as **{plain(user.name)}** ({user.role})")
 auth.logout_button()
 page.run()

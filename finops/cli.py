@@ -2,11 +2,13 @@
 
 Only `init` and `bootstrap` change the store's schema. Every other command refuses a store whose schema is
 missing or out of date and says to run `python -m finops init`, so nothing migrates a shared database
-behind anyone's back. Exit codes: 0 done, 1 the command failed (one line on stderr), 2 bad usage.
+behind anyone's back. Exit codes: 0 done, 1 the command failed (one line on stderr), 2 bad usage or an
+invalid FINOPS_* setting (one line naming it).
 """
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -14,7 +16,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
@@ -24,8 +25,9 @@ from finops.data import db, load, queries, requests, resources, users
 from finops.data.db import StoreUnavailable
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import demo, resolve_source
+from finops.data.store_lock import held_elsewhere
 from finops.export import to_csv_bytes
-from finops.settings import get_settings
+from finops.settings import InvalidSettings, get_settings
 
 PROG = "python -m finops"
 GRAINS = ("day", "month")
@@ -110,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         "no cost data; create user admin with a generated password (printed once) when there are no users.",
     )
     sub.set_defaults(handler=run_bootstrap)
+
+    sub = commands.add_parser(
+        "ui",
+        help="start the web UI on FINOPS_HOST:FINOPS_PORT (default 127.0.0.1:8501)",
+        description="Run `streamlit run Home.py` listening on FINOPS_HOST (127.0.0.1 unless set: only this "
+        "machine can connect) and FINOPS_PORT. `make run` starts it beside the sidecar.",
+    )
+    sub.set_defaults(handler=run_ui)
 
     sub = commands.add_parser(
         "costs",
@@ -219,14 +229,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "costs" and args.start >= args.end:
         args.parser.error(f"--from {args.start} must be before --to {args.end} (--to is excluded)")
     try:
+        get_settings()
+    except InvalidSettings as exc:
+        print(f"{PROG}: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    try:
         return args.handler(args)
     except (CommandError, StoreUnavailable, users.UserError, resources.ResourceError) as exc:
         return fail(str(exc))
     except OperationalError as exc:
         return fail(f"store error at {store_label()}: {first_line(exc)}")
-    except ValidationError as exc:
-        problems = "; ".join(f"FINOPS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        return fail(f"invalid settings: {problems}")
     except KeyboardInterrupt:
         return 130
 
@@ -327,7 +339,13 @@ def run_refresh_command(args) -> int:
         if not args.wait:
             request, created = requests.request_refresh(session=s, requested_by="cli", backfill=args.backfill)
             state = "requested" if created else "already requested"
-            print(f"refresh {state} (request {request.id}): the sidecar picks it up within seconds")
+            if held_elsewhere(db.get_engine()):
+                print(f"refresh {state} (request {request.id}): the sidecar picks it up within seconds")
+            else:
+                print(
+                    f"refresh {state} (request {request.id}), but no sidecar is running on this store: start it "
+                    f"(`python -m finops.jobs`, or `make run`), or refresh here with `{PROG} refresh --wait`"
+                )
             return 0
         try:
             run = run_refresh(s, settings, backfill=args.backfill)
@@ -364,13 +382,41 @@ def run_bootstrap(_args) -> int:
     rule = "=" * 72
     print(
         f"{rule}\n"
-        f"FinOps is ready. Log in at http://localhost:{get_settings().port}\n"
+        f"FinOps is ready. Log in at http://{ui_host(settings.host)}:{settings.port}\n"
         f"  username: admin\n"
         f"  password: {password}\n"
         f"This password is shown only this once. Change it with: {PROG} users passwd admin\n"
         f"{rule}"
     )
     return 0
+
+
+def run_ui(_args) -> int:
+    settings = get_settings()
+    root = Path(__file__).resolve().parents[1]
+    argv = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(root / "Home.py"),
+        "--server.address",
+        settings.host,
+        "--server.port",
+        str(settings.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    os.chdir(root)  # Streamlit reads .streamlit/config.toml from the working directory
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # the same process becomes the UI, so a supervisor's signals reach it
+
+
+def ui_host(host: str) -> str:
+    """The address to browse to: localhost for the loopback and wildcard addresses."""
+    return "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost") else host
 
 
 def run_costs(args) -> int:
@@ -447,8 +493,11 @@ def run_resources_import(args) -> int:
     path = Path(args.path)
     if not path.is_file():
         raise CommandError(f"no such file: {path}")
-    with db.session() as s:
-        count = resources.import_csv(session=s, source=path)
+    try:
+        with db.session() as s:
+            count = resources.import_csv(session=s, source=path)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
     print(f"imported {count:,} resources from {path}")
     return 0
 

@@ -1,31 +1,52 @@
-"""The one settings object, read from FINOPS_* environment variables and a .env file."""
+"""The one settings object, read from FINOPS_* environment variables and a .env file.
 
+Every setting is checked when it is read: `get_settings()` raises InvalidSettings with one line naming each bad
+variable and what it allows, which the UI, the CLI (exit 2) and the sidecar (exit 2) print as it is.
+"""
+
+import json
+import os
+import re
 import secrets
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 SOURCES = ("auto", "aws", "demo")
+ENV_PREFIX = "FINOPS_"
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+COOKIE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MIN_COOKIE_KEY = 32  # PyJWT warns about shorter HMAC keys
+SECRET_FIELDS = ("database_url", "cookie_key")  # never echoed back in a message
+
+
+class InvalidSettings(ValueError):
+    """One or more FINOPS_* settings are not allowed; the message names each and what it allows."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FINOPS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Where the SQLite store and the generated cookie key live")
     database_url: str = Field("", description="SQLAlchemy URL of the store; empty means sqlite:///<data_dir>/finops.db")
     source: Literal["auto", "aws", "demo"] = Field(
         "auto", description="Cost source: aws, demo, or auto (aws when boto3 finds credentials, else demo)"
     )
-    demo_seed: int = Field(42, description="Seed of the demo organisation")
-    port: int = Field(8501, description="Port of the web UI that `make run` starts")
+    demo_seed: int = Field(42, ge=0, description="Seed of the demo organisation")
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the web UI listens on; 0.0.0.0 opens it to the network (put TLS in front)",
+    )
+    port: int = Field(8501, ge=1, le=65535, description="Port of the web UI that `make run` starts")
     cookie_key: str = Field(
         "", description="Key signing the login cookie; empty means generated once into <data_dir>/cookie_key"
     )
     cookie_name: str = Field("finops_auth", description="Name of the login cookie")
-    cookie_expiry_days: float = Field(7, description="How long a login lasts")
+    cookie_expiry_days: float = Field(7, gt=0, le=365, description="How long a login lasts")
     aws_refresh_months_back: int = Field(
         13, ge=0, le=13, description="Whole months before the current one that the first AWS refresh backfills"
     )
@@ -45,23 +66,33 @@ class Settings(BaseSettings):
         "the days that changed",
     )
     aws_retry_mode: Literal["standard", "adaptive"] = Field("standard", description="botocore retry mode")
-    aws_max_attempts: int = Field(5, ge=1, description="botocore's total attempts per AWS call (first one included)")
-    heartbeat_seconds: int = Field(30, description="How often the sidecar records that it is alive")
+    aws_max_attempts: int = Field(
+        5, ge=1, le=20, description="botocore's total attempts per AWS call (first one included)"
+    )
+    heartbeat_seconds: int = Field(30, ge=1, le=300, description="How often the sidecar records that it is alive")
     refresh_cron: str = Field(
         "0 5,13,21 * * *", description="When the sidecar refreshes costs (crontab, UTC): three times a day"
     )
     request_poll_seconds: int = Field(
-        5, ge=1, description="How often the sidecar looks for refreshes people asked for (UI button, CLI)"
+        5, ge=1, le=3600, description="How often the sidecar looks for refreshes and stop/start requests"
     )
     startup_wait_seconds: float = Field(
-        30, description="How long the sidecar retries reaching the store at startup before it gives up"
+        30, ge=0, le=3600, description="How long the sidecar retries reaching the store at startup before it gives up"
     )
-    aws_regions: list[str] = Field(
+    aws_regions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["us-east-1"],
-        description='Regions where AWS resources are discovered (JSON list, e.g. ["us-east-1","eu-west-1"])',
+        description='Regions where AWS resources are discovered: a JSON list (["us-east-1","eu-west-1"]) or '
+        "a comma-separated list (us-east-1,eu-west-1)",
+    )
+    owner_tag: str = Field(
+        "owner",
+        min_length=1,
+        max_length=128,
+        description="Key of the AWS tag that names a resource's owner (matched case-insensitively); a member may "
+        "group, stop and start only the resources they own",
     )
     discovery_minutes: int = Field(
-        15, ge=1, description="Minutes between discoveries of AWS resources and their state (AWS source only)"
+        15, ge=1, le=1440, description="Minutes between discoveries of AWS resources and their state (AWS source only)"
     )
     forecast_top_n: int = Field(20, ge=0, le=200, description="Services forecast one by one (the top N by spend)")
     forecast_interval: int = Field(80, ge=51, le=99, description="Prediction interval (%) the sidecar stores")
@@ -74,11 +105,83 @@ class Settings(BaseSettings):
         0.15, ge=0, description="Smallest anomaly worth reporting, as a share of the expected cost (0.15 = 15 %)"
     )
     models_poll_seconds: int = Field(
-        60, ge=5, description="How often the sidecar checks for new data to forecast and scan for anomalies"
+        60, ge=5, le=3600, description="How often the sidecar checks for new data to forecast and scan for anomalies"
     )
     platform_url: str = Field(
         "", description="Base URL the platform driver POSTs start/stop to; empty means record the desired state only"
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                "must be an SQLAlchemy URL of SQLite or PostgreSQL, e.g. sqlite:///data/finops.db or "
+                "postgresql+psycopg://user:password@host/db"
+            )
+        return value
+
+    @field_validator("cookie_key")
+    @classmethod
+    def _cookie_key(cls, value: str) -> str:
+        if value and len(value) < MIN_COOKIE_KEY:
+            raise ValueError(f"must be at least {MIN_COOKIE_KEY} characters (or empty: one is generated)")
+        return value
+
+    @field_validator("cookie_name")
+    @classmethod
+    def _cookie_name(cls, value: str) -> str:
+        if not COOKIE_NAME.match(value):
+            raise ValueError("must be 1-64 letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("refresh_cron")
+    @classmethod
+    def _refresh_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"must be a crontab line of 5 fields such as '0 5,13,21 * * *' ({exc})") from None
+        return value
+
+    @field_validator("aws_regions", mode="before")
+    @classmethod
+    def _aws_regions(cls, value):
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError('must be a JSON list such as ["us-east-1","eu-west-1"]') from None
+            else:
+                value = [part.strip() for part in text.split(",") if part.strip()]
+        if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
+            raise ValueError('must list at least one region, e.g. ["us-east-1"] or us-east-1,eu-west-1')
+        bad = [r for r in value if not REGION.match(r)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an AWS region name such as us-east-1")
+        return value
+
+    @field_validator("platform_url")
+    @classmethod
+    def _platform_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be empty or an http(s):// URL such as http://platform.internal:8080/api")
+        return value
 
     @property
     def store_url(self) -> str:
@@ -86,17 +189,56 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'finops.db'}"
 
     def signing_key(self) -> str:
-        """The cookie key: the configured one, else one generated on first use and kept in data_dir."""
+        """The cookie key: the configured one, else one generated on first use and kept in data_dir (0600)."""
         if self.cookie_key:
             return self.cookie_key
         path = self.data_dir / "cookie_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            create_private_file(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+def create_private_file(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by the owner only, atomically: a reader sees no file or the whole of it,
+    and when two processes race, the first one's content stays (the other's is dropped)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.link(tmp, path)  # fails when the file exists: the first writer wins
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def describe(exc: ValidationError) -> str:
+    """One line naming every bad variable and what it allows."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"][:1]) or "?"
+        message = error["msg"].removeprefix("Value error, ")
+        value = error.get("input")
+        echo = field not in SECRET_FIELDS and isinstance(value, str | int | float) and len(str(value)) < 80
+        shown = f" (got {value!r})" if echo else ""
+        problems.append(f"{env_name(field)}: {message}{shown}")
+    return "; ".join(problems)
 
 
 @cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; InvalidSettings (one line) when a variable is not allowed."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings(describe(exc)) from None
+    except SettingsError as exc:  # a value pydantic-settings could not decode at all
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = env_name(field.group(1)) if field else "a FINOPS_ setting"
+        raise InvalidSettings(f"{name}: cannot be read ({exc})") from None

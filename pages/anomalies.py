@@ -57,7 +57,7 @@ picked = table.set_index("id").loc[chosen]
 st.altair_chart(charts.anomaly_window(series, picked["start_day"], picked["end_day"]), width="stretch")
 if picked["low_confidence"]:
     st.warning("Low confidence: the series had little history when this happened.")
-st.markdown(f"**Contributors:** {picked['contributors'] or '—'}", help="Largest impact first")
+st.markdown(f"**Contributors:** {ui.plain(picked['contributors']) or '—'}", help="Largest impact first")
 
 options = ["open", *anomalies.FEEDBACK]
 with st.form(f"an_feedback_{chosen}"):
@@ -66,9 +66,13 @@ with st.form(f"an_feedback_{chosen}"):
         format_func=lambda o: anomalies.FEEDBACK_LABELS.get(o, "Open"),
     )  # fmt: skip
     if st.form_submit_button("Save feedback", key="an_save"):
-        with db.session() as s:
-            anomalies.set_feedback(
-                session=s, anomaly_id=chosen, feedback=None if choice == "open" else choice, actor=user.username
-            )
-        st.success("Feedback saved: later detection runs keep it.")
-        st.rerun()
+        try:
+            with db.session() as s:
+                anomalies.set_feedback(
+                    session=s, anomaly_id=chosen, feedback=None if choice == "open" else choice, actor=user.username
+                )
+        except anomalies.AnomalyError as exc:  # dropped by a detection run since the page was drawn, say
+            st.error(ui.plain(exc))
+        else:
+            st.success("Feedback saved: later detection runs keep it.")
+            st.rerun()

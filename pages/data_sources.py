@@ -30,7 +30,7 @@ st.caption(
 
 problems = sources.features[sources.features["status"].isin(["not_permitted", "error"])]
 for row in problems.itertuples():
-    st.warning(f"{row.operation}: {row.message}")
+    st.warning(f"{row.operation}: {ui.plain(row.message)}")
 
 st.subheader("Refresh runs")
 st.dataframe(sources.runs, hide_index=True, width="stretch")

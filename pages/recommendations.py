@@ -34,6 +34,10 @@ chosen = st.selectbox("Recommendation", list(labels), format_func=labels.get, ke
 b1, b2, b3, _ = st.columns([1, 1, 1, 3])
 for column, target, label in [(b1, "done", "Mark done"), (b2, "dismissed", "Dismiss"), (b3, "open", "Reopen")]:
     if target != state and column.button(label, key=f"rec_{target}"):
-        with db.session() as s:
-            recommendations.set_status(session=s, recommendation_id=chosen, status=target)
-        st.rerun()
+        try:
+            with db.session() as s:
+                recommendations.set_status(session=s, recommendation_id=chosen, status=target)
+        except recommendations.RecommendationError as exc:  # recomputed meanwhile, say
+            st.error(ui.plain(exc))
+        else:
+            st.rerun()

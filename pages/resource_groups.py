@@ -17,7 +17,7 @@ with st.form("rg_create", clear_on_submit=True):
     if st.form_submit_button("Create group", key="rg_create_submit"):
         created = gui.call(groups.create_group, actor=actor, name=new_name, description=new_description)
         if created is not None:
-            st.success(f"Created group {created.name!r}.")
+            st.success(f"Created group {ui.plain(repr(created.name))}.")
 
 c1, c2, c3 = st.columns([3, 1, 1])
 search = c1.text_input("Search", key="rg_search", placeholder="Name or description")
@@ -91,9 +91,11 @@ if not table.empty:
     a1, a2 = st.columns(2)
     kind = a1.selectbox("Resource type", resources.RESOURCE_TYPES, key="rg_add_type")
     term = a2.text_input("Search inventory", key="rg_add_search")
-    inventory = gui.call(resources.list_resources, resource_type=kind, search=term)
+    # only what this user may put in a group: their own resources (admins: the whole inventory)
+    inventory = gui.call(resources.list_resources, resource_type=kind, search=term, actor=actor)
     if inventory is None or inventory.empty:
-        st.caption("No inventory resources of this type match.")
+        st.caption("None of your inventory resources of this type match." if not actor.is_admin
+                   else "No inventory resources of this type match.")  # fmt: skip
     else:
         rows = {f"{r['resource_type']}:{r['resource_id']}": r for r in inventory.to_dict("records")}
         pick = st.selectbox("Resource", list(rows), format_func=lambda k: gui.resource_label(rows[k]), key="rg_pick")

@@ -6,11 +6,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
-PORT=${FINOPS_PORT:-8501}
 
 "$PY" -m finops.jobs &
 sidecar=$!
-"$PY" -m streamlit run Home.py --server.port "$PORT" --server.headless true --browser.gatherUsageStats false &
+"$PY" -m finops ui &  # streamlit on FINOPS_HOST:FINOPS_PORT (127.0.0.1:8501 unless set)
 ui=$!
 
 alive() { kill -0 "$1" 2>/dev/null; }

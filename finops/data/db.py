@@ -1,5 +1,6 @@
 """The one place that makes an engine and sessions."""
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
@@ -35,13 +36,24 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def create_private(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by the owner only, before SQLite opens it: the store holds
+    password hashes and costs. An existing file is left as it is. SQLite gives its -wal and -shm files the
+    database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # atomic: no window at 0644
+    except FileExistsError:
+        pass
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for `url`, configured for this project (used by get_engine and by tests)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database  # None or "" for an in-memory store
         if path and path != ":memory:":
             try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(Path(path))
             except OSError as exc:
                 raise StoreUnavailable(f"cannot open the store at {url}: {exc.strerror}: {exc.filename}") from exc
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

@@ -254,12 +254,29 @@ FAMILY_TYPES = {"ec2": "ec2_instance", "rds": "rds_instance", "autoscaling": "as
 MISSING = "missing"  # an AWS resource the last discovery no longer found (kept: groups may still name it)
 
 
-def store(*, session: Session, found: list[dict], regions: Iterable[str], errors: list[tuple[str, str, str]]) -> dict:
+def owner_from_tags(tags: dict, owner_tag: str = "owner") -> str:
+    """The value of the owner tag (its key matched case-insensitively), else ""."""
+    wanted = owner_tag.lower()
+    for key, value in tags.items():
+        if str(key).lower() == wanted and str(value).strip():
+            return str(value).strip()[:64]
+    return ""
+
+
+def store(
+    *,
+    session: Session,
+    found: list[dict],
+    regions: Iterable[str],
+    errors: list[tuple[str, str, str]],
+    owner_tag: str = "owner",
+) -> dict:
     """Upsert discovered resources into the inventory; returns counts {"found", "new", "missing"}.
 
     An AWS resource of a (region, family) that was listed without error but is no longer there becomes
-    `missing`; families that failed keep what the store knew. The owner typed in the store is kept, else the
-    resource's `owner` tag is used. An unknown price is stored as 0 with the tag `finops:price` = `unknown`.
+    `missing`; families that failed keep what the store knew. An AWS resource's owner is the value of its
+    `owner_tag` tag, read again at every discovery, so re-tagging in AWS moves it; without the tag it has no
+    owner (admin-only). An unknown price is stored as 0 with the tag `finops:price` = `unknown`.
     """
     now = utcnow()
     existing = {
@@ -287,7 +304,7 @@ def store(*, session: Session, found: list[dict], regions: Iterable[str], errors
         row.hourly_cost = float(item.get("hourly_cost") or 0.0)
         row.tags = json.dumps(tags, sort_keys=True)
         row.account_id, row.region = item.get("account_id", "") or "", item.get("region", "") or ""
-        row.owner = row.owner or str(tags.get("owner") or tags.get("Owner") or "")[:64]
+        row.owner = owner_from_tags(item.get("tags") or {}, owner_tag)
         row.source, row.updated_at, row.seen_at = "aws", now, now
         session.add(row)
     failed = {(region, FAMILY_TYPES.get(family, family)) for region, family, _ in errors}
@@ -307,5 +324,6 @@ def run_discovery(*, session: Session, settings: Any, clients_factory: ClientsFa
     regions = list(getattr(settings, "aws_regions", None) or ["us-east-1"])
     errors: list[tuple[str, str, str]] = []
     found = discover(settings, regions, clients_factory, errors=errors)
-    counts = store(session=session, found=found, regions=regions, errors=errors)
+    owner_tag = getattr(settings, "owner_tag", "owner")
+    counts = store(session=session, found=found, regions=regions, errors=errors, owner_tag=owner_tag)
     return {**counts, "errors": [f"{family} in {region}: {msg}" for region, family, msg in errors]}

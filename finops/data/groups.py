@@ -1,21 +1,24 @@
 """Resource groups: the operations the Resource Groups page and the API share, with access control inside.
 
 Every function takes the acting user. Admins see and change every group; a member sees and changes only the
-groups they own, and gets NotFound (never the data) for anyone else's. Every change writes an audit row in
-the same transaction as the change itself.
+groups they own, and gets NotFound (never the data) for anyone else's. Only resources in the inventory that the
+actor may act on (`finops.data.access`) can be put into a group. Every change writes an audit row in the same
+transaction as the change itself.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from finops.data import audit
-from finops.data.resources import RESOURCE_TYPES
-from finops.data.tables import Resource, ResourceGroup, ResourceGroupMember, utcnow
+from finops.data.access import Actor, Forbidden, NotFound, refusal
+from finops.data.resources import RESOURCE_TYPES, get_resource
+from finops.data.tables import PowerAction, Resource, ResourceGroup, ResourceGroupMember, utcnow
+
+__all__ = ["Actor", "Forbidden", "GroupError", "NotFound"]  # Actor, NotFound, Forbidden live in access
 
 STATUSES = ("active", "archived")
 MAX_NAME = 100
@@ -26,24 +29,8 @@ GROUP_COLUMNS = ["id", "name", "description", "owner", "status", "created_at", "
 MEMBER_COLUMNS = ["resource_type", "resource_id", "resource_name", "state", "hourly_cost", "added_at", "added_by"]
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: a username and whether they are an admin."""
-
-    username: str
-    is_admin: bool = False
-
-
 class GroupError(ValueError):
     """The request was refused for a reason the user can fix; the message says which."""
-
-
-class NotFound(LookupError):
-    """No such group, or none the actor may see."""
-
-
-class Forbidden(PermissionError):
-    """The actor may see the group but not change it (unused while members see only their own groups)."""
 
 
 def _like(text: str) -> str:
@@ -113,9 +100,15 @@ def _clean_resource(resource_type, resource_id) -> tuple[str, str]:
     return resource_type, resource_id
 
 
-def _inventory_name(session: Session, resource_type: str, resource_id: str) -> str:
-    stmt = select(Resource.name).where(Resource.resource_type == resource_type, Resource.resource_id == resource_id)
-    return session.execute(stmt).scalar() or ""
+def _addable(session: Session, actor: Actor, resource_type: str, resource_id: str) -> Resource:
+    """The inventory row of a resource the actor may put into a group; GroupError or Forbidden otherwise."""
+    res = get_resource(session=session, resource_type=resource_type, resource_id=resource_id)
+    if res is None:
+        raise GroupError(f"resource {resource_type}:{resource_id} is not in the inventory")
+    why = refusal(actor, res, "group")
+    if why is not None:
+        raise Forbidden(f"you may not add {resource_type}:{resource_id}: {why}")
+    return res
 
 
 def _commit(session: Session, duplicate_message: str) -> None:
@@ -183,7 +176,8 @@ def get_group(*, session: Session, actor: Actor, group_id: int) -> ResourceGroup
 def create_group(
     *, session: Session, actor: Actor, name: str, description: str = "", resources: Iterable = ()
 ) -> ResourceGroup:
-    """A new active group owned by the actor, with optional initial resources ((type, id) or (type, id, name))."""
+    """A new active group owned by the actor, with optional initial resources ((type, id) or (type, id, name)):
+    each must be in the inventory and one the actor may act on."""
     name, description = _clean_name(name), _clean_description(description)
     initial, seen = [], set()
     for item in resources:
@@ -192,7 +186,8 @@ def create_group(
             raise GroupError(f"resource {resource_type}:{resource_id} is listed twice")
         seen.add((resource_type, resource_id))
         resource_name = str(tuple(item)[2]).strip() if len(tuple(item)) > 2 else ""
-        initial.append((resource_type, resource_id, resource_name))
+        res = _addable(session, actor, resource_type, resource_id)
+        initial.append((resource_type, resource_id, resource_name or res.name))
     _check_unique(session, actor.username, name)
     group = ResourceGroup(name=name, description=description, owner=actor.username)
     session.add(group)
@@ -207,7 +202,7 @@ def create_group(
                 group_id=group.id,
                 resource_type=resource_type,
                 resource_id=resource_id,
-                resource_name=resource_name or _inventory_name(session, resource_type, resource_id),
+                resource_name=resource_name,
                 added_by=actor.username,
             )
         )
@@ -264,13 +259,27 @@ def update_group(
 
 
 def delete_group(*, session: Session, actor: Actor, group_id: int) -> None:
-    """Delete the group and its memberships; only the owner or an admin."""
+    """Delete the group and its memberships, and cancel its waiting stop/start requests (each audited); only the
+    owner or an admin."""
     group = _load(session, actor, group_id)
     _may_change(actor, group)
     count = session.execute(
         select(func.count()).select_from(ResourceGroupMember).where(ResourceGroupMember.group_id == group.id)
     ).scalar_one()
-    detail = {"name": group.name, "owner": group.owner, "resources": count}
+    waiting = (
+        session.execute(select(PowerAction.id).where(PowerAction.group_id == group.id, PowerAction.status == "pending"))
+        .scalars()
+        .all()
+    )
+    if waiting:
+        session.execute(
+            update(PowerAction)
+            .where(PowerAction.id.in_(waiting), PowerAction.status == "pending")
+            .values(status="cancelled", finished_at=utcnow(), error=f"cancelled: {actor.username} deleted the group")
+        )
+        for action_id in waiting:
+            audit.record(session, actor.username, "cancel", "power_action", action_id, {"reason": "group deleted"})
+    detail = {"name": group.name, "owner": group.owner, "resources": count, "cancelled_requests": waiting}
     session.execute(delete(ResourceGroupMember).where(ResourceGroupMember.group_id == group.id))
     session.delete(group)
     audit.record(session, actor.username, "delete", OBJECT_TYPE, group_id, detail)
@@ -280,11 +289,12 @@ def delete_group(*, session: Session, actor: Actor, group_id: int) -> None:
 def add_resource(
     *, session: Session, actor: Actor, group_id: int, resource_type: str, resource_id: str, name: str = ""
 ) -> ResourceGroupMember:
-    """Put a resource (type + id) into the group; refused when it is already there."""
+    """Put an inventory resource (type + id) the actor may act on into the group; refused when it is already there."""
     group = _load(session, actor, group_id)
     _may_change(actor, group)
     resource_type, resource_id = _clean_resource(resource_type, resource_id)
-    name = (name or "").strip()[:256] or _inventory_name(session, resource_type, resource_id)
+    res = _addable(session, actor, resource_type, resource_id)
+    name = (name or "").strip()[:256] or res.name
     duplicate = f"resource {resource_type}:{resource_id} is already in group {group.name!r}"
     member = ResourceGroupMember(
         group_id=group.id,

@@ -1,9 +1,12 @@
 """Stop all / Start all on a resource group: a preview and a request (the page), carried out by the sidecar.
 
 The page never calls AWS: `request` files a PowerAction row (owner or admin only, audited), and the sidecar's
-`take_next` + `execute` run it through the drivers. Each member gets a result; one failure does not stop the
-rest. A stop's saved capacity (an Auto Scaling group's min/max/desired, an ECS desiredCount) is kept on the
-resource, and the next start restores it.
+`take_next` + `execute` run it through the drivers. When the sidecar picks a request up it checks again that the
+group is the one the request was filed for (its uid) and that the requester may still change it, else refuses
+the request and records why; each member is checked against the requester's rights as the store holds them
+then (a member acts only on resources they own). Each member gets a result; one failure does not stop the rest.
+A stop's capacity (an Auto Scaling group's min/max/desired, an ECS desiredCount) is saved and committed *before*
+the resource is scaled to zero, and the next start restores it.
 """
 
 import json
@@ -15,32 +18,30 @@ import pandas as pd
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from finops.data import audit, groups
+from finops.data import audit, groups, resources
+from finops.data.access import Actor, actor_from_store, refusal
 from finops.data.drivers import RUNNING, STOPPED, UNKNOWN, DriverError, ResourceRef, driver_for
-from finops.data.groups import Actor, GroupError
+from finops.data.groups import GroupError
 from finops.data.resources import AWS_TYPES, get_resource
-from finops.data.tables import PowerAction, Resource, ResourceGroupMember, utcnow
+from finops.data.tables import PowerAction, Resource, ResourceGroup, ResourceGroupMember, utcnow
 
 log = logging.getLogger(__name__)
 ACTIONS = ("stop", "start")
 TARGET = {"stop": STOPPED, "start": RUNNING}
 PLAN_COLUMNS = ["resource_type", "resource_id", "name", "state", "change"]
 ACTION_COLUMNS = ["id", "action", "status", "requested_by", "requested_at", "finished_at", "summary", "error"]
+RESULT_COLUMNS = ["resource_type", "resource_id", "name", "before", "after", "outcome", "error"]
 OPEN = ("pending", "running")
+# what happened to one member: changed (the driver acted), unchanged (already there), recorded (the desired
+# state was written, nothing was told: no platform URL), refused (not the requester's to act on), failed
+OUTCOMES = ("changed", "unchanged", "recorded", "refused", "failed")
+RECORDED_NOTE = "desired state recorded (no platform URL)"
 
 
 def _check_action(action: str) -> str:
     if action not in ACTIONS:
         raise GroupError(f"action must be one of: {', '.join(ACTIONS)}")
     return action
-
-
-def _saved(text: str | None) -> dict:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _change(action: str, state: str, saved: dict) -> str:
@@ -59,6 +60,7 @@ def plan(*, session: Session, actor: Actor, group_id: int, action: str) -> pd.Da
     """What `action` would change, one row per member: resource_type, resource_id, name, state, change.
 
     States are the inventory's (the last discovery or driver call); the sidecar re-reads AWS states before acting.
+    A member the actor may not act on shows `refused: <why>` and will be left alone.
     """
     _check_action(action)
     group = groups._load(session, actor, group_id)
@@ -66,25 +68,37 @@ def plan(*, session: Session, actor: Actor, group_id: int, action: str) -> pd.Da
     rows = []
     for member, res in groups.member_rows(session, group.id):
         state = (res.state if res is not None else "") or ""
-        saved = _saved(res.saved_state) if res is not None else {}
         name = (res.name if res is not None else "") or member.resource_name or member.resource_id
-        rows.append([member.resource_type, member.resource_id, name, state, _change(action, state, saved)])
+        why = refusal(actor, res, action)
+        change = f"refused: {why}" if why else _change(action, state, resources.saved_capacity(res))
+        rows.append([member.resource_type, member.resource_id, name, state, change])
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
 
 
 def request(*, session: Session, actor: Actor, group_id: int, action: str) -> PowerAction:
-    """File a stop/start of every member for the sidecar (owner or admin only); refuses an empty group and a
-    second request while one for the group is still waiting or running."""
+    """File a stop/start of the group's members for the sidecar (owner or admin only).
+
+    Refused: an empty group, a group with no member the actor may act on, and a second request while one for
+    the group is still waiting or running (a "running" one whose sidecar is no longer alive is closed instead).
+    """
     _check_action(action)
     group = groups._load(session, actor, group_id)
     groups._may_change(actor, group)
-    count = session.execute(select(ResourceGroupMember.id).where(ResourceGroupMember.group_id == group.id)).first()
-    if count is None:
+    members = groups.member_rows(session, group.id)
+    if not members:
         raise GroupError(f"group {group.name!r} has no resources to {action}")
+    if all(refusal(actor, res, action) for _, res in members):
+        why = refusal(actor, members[0][1], action)
+        raise groups.Forbidden(f"you may {action} none of the resources in group {group.name!r} (e.g. {why})")
     waiting = select(PowerAction).where(PowerAction.group_id == group.id, PowerAction.status.in_(OPEN))
-    if (busy := session.execute(waiting).scalars().first()) is not None:
+    for busy in session.execute(waiting).scalars().all():
+        if busy.status == "running" and not _sidecar_alive(session):
+            _close_interrupted(session, busy)
+            continue
         raise GroupError(f"a {busy.action} of group {group.name!r} is already {busy.status}; wait for it to finish")
-    row = PowerAction(requested_by=actor.username, group_id=group.id, group_name=group.name, action=action)
+    row = PowerAction(
+        requested_by=actor.username, group_id=group.id, group_uid=group.uid, group_name=group.name, action=action
+    )
     session.add(row)
     audit.record(session, actor.username, f"{action}_all", groups.OBJECT_TYPE, group.id, {"name": group.name})
     session.commit()
@@ -92,20 +106,65 @@ def request(*, session: Session, actor: Actor, group_id: int, action: str) -> Po
     return row
 
 
+def _sidecar_alive(session: Session) -> bool:
+    from finops.data.store_lock import held_elsewhere
+
+    return held_elsewhere(session.get_bind())
+
+
+def _close_interrupted(session: Session, row: PowerAction) -> None:
+    row.status, row.finished_at = "failed", utcnow()
+    row.error = "interrupted: the sidecar stopped while carrying this out; resource states show what changed"
+    session.add(row)
+
+
+def _results(row: PowerAction) -> list[dict]:
+    try:
+        value = json.loads(row.results or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def _outcome(result: dict, action: str) -> str:
+    """A result's outcome; requests carried out before outcomes were recorded are read from before/error."""
+    if result.get("outcome") in OUTCOMES:
+        return result["outcome"]
+    if result.get("error"):
+        return "failed"
+    return "unchanged" if result.get("before") == TARGET.get(action) else "changed"
+
+
 def _summary(row: PowerAction) -> str:
-    results = json.loads(row.results or "[]")
+    results = _results(row)
     if not results:
         return ""
-    failed = sum(1 for r in results if r.get("error"))
-    unchanged = sum(1 for r in results if not r.get("error") and r.get("before") == TARGET.get(row.action))
-    changed = len(results) - failed - unchanged
-    return f"{changed} changed, {unchanged} already {TARGET.get(row.action)}, {failed} failed"
+    counts = {o: 0 for o in OUTCOMES}
+    for result in results:
+        counts[_outcome(result, row.action)] += 1
+    parts = [f"{counts['changed']} changed"]
+    if counts["recorded"]:
+        parts.append(f"{counts['recorded']} {RECORDED_NOTE}")
+    parts.append(f"{counts['unchanged']} already {TARGET.get(row.action)}")
+    if counts["refused"]:
+        parts.append(f"{counts['refused']} refused")
+    parts.append(f"{counts['failed']} failed")
+    return ", ".join(parts)
+
+
+def _of_group(session: Session, actor: Actor, group_id: int) -> ResourceGroup:
+    return groups._load(session, actor, group_id)
 
 
 def recent(*, session: Session, actor: Actor, group_id: int, limit: int = 5) -> pd.DataFrame:
-    """The group's latest stop/start requests, newest first (ACTION_COLUMNS)."""
-    group = groups._load(session, actor, group_id)
-    stmt = select(PowerAction).where(PowerAction.group_id == group.id).order_by(PowerAction.id.desc()).limit(limit)
+    """The group's latest stop/start requests, newest first (ACTION_COLUMNS); only the group's own."""
+    group = _of_group(session, actor, group_id)
+    stmt = (
+        select(PowerAction)
+        .where(PowerAction.group_id == group.id, PowerAction.group_uid == group.uid)
+        .order_by(PowerAction.id.desc())
+        .limit(limit)
+    )
     rows = session.execute(stmt).scalars().all()
     return pd.DataFrame(
         [[r.id, r.action, r.status, r.requested_by, r.requested_at, r.finished_at, _summary(r), r.error] for r in rows],
@@ -114,13 +173,15 @@ def recent(*, session: Session, actor: Actor, group_id: int, limit: int = 5) -> 
 
 
 def results(*, session: Session, actor: Actor, action_id: int) -> pd.DataFrame:
-    """One request's per-resource results: resource_type, resource_id, name, before, after, error."""
+    """One request's per-resource results (RESULT_COLUMNS), for those who may see its group (NotFound else)."""
     row = session.get(PowerAction, int(action_id))
     if row is None:
         raise groups.NotFound(f"no stop/start request {action_id}")
-    groups._load(session, actor, row.group_id)  # the same visibility as the group (NotFound otherwise)
-    cols = ["resource_type", "resource_id", "name", "before", "after", "error"]
-    return pd.DataFrame(json.loads(row.results or "[]"), columns=cols)
+    group = groups._load(session, actor, row.group_id)  # the same visibility as the group (NotFound otherwise)
+    if group.uid != row.group_uid:
+        raise groups.NotFound(f"no stop/start request {action_id}")
+    rows = [{**r, "outcome": _outcome(r, row.action)} for r in _results(row)]
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
 def take_next(*, session: Session) -> PowerAction | None:
@@ -146,73 +207,111 @@ def take_next(*, session: Session) -> PowerAction | None:
             return row
 
 
+def recheck(*, session: Session, row: PowerAction) -> tuple[Actor | None, str | None]:
+    """The requester's rights now, or why the request must be refused: its group is gone or is another one,
+    the requester no longer exists, or may no longer change the group."""
+    group = session.get(ResourceGroup, row.group_id)
+    if group is None or not row.group_uid or group.uid != row.group_uid:
+        return None, f"the group {row.group_name!r} it was filed for no longer exists"
+    actor = actor_from_store(session, row.requested_by)
+    if actor is None:
+        return None, f"the requester {row.requested_by!r} no longer exists"
+    if not (actor.is_admin or group.owner == actor.username):
+        return None, f"{row.requested_by} may no longer change group {group.name!r} (owner: {group.owner})"
+    return actor, None
+
+
 def _record_state(session: Session) -> Callable[[ResourceRef, str], None]:
     """The platform driver's `record`: the desired state becomes the inventory state."""
 
     def record(ref: ResourceRef, desired: str) -> None:
         res = get_resource(session=session, resource_type=ref.resource_type, resource_id=ref.resource_id)
         if res is not None:
-            res.state, res.updated_at = desired, utcnow()
-            session.add(res)
+            resources.set_state(session=session, resource=res, state=desired)
 
     return record
 
 
 def _apply_one(
-    session: Session, action: str, member: ResourceGroupMember, res: Resource | None, settings: Any, clients
+    session: Session,
+    actor: Actor,
+    action: str,
+    member: ResourceGroupMember,
+    res: Resource | None,
+    settings: Any,
+    clients,
 ) -> dict:
-    ref = ResourceRef(
-        member.resource_type,
-        member.resource_id,
-        region=res.region if res is not None else "",
-        account_id=res.account_id if res is not None else "",
-    )
     out = {
         "resource_type": member.resource_type,
         "resource_id": member.resource_id,
         "name": (res.name if res is not None else "") or member.resource_name,
         "before": (res.state if res is not None else "") or UNKNOWN,
         "after": "",
+        "outcome": "",
         "error": "",
     }
+    why = refusal(actor, res, action)
+    if why is not None or res is None:
+        out["outcome"], out["after"], out["error"] = "refused", out["before"], f"not permitted: {why}"
+        return out
+    ref = ResourceRef(member.resource_type, member.resource_id, region=res.region, account_id=res.account_id)
+    is_aws = member.resource_type in AWS_TYPES
     try:
         driver = driver_for(member.resource_type, settings, clients=clients, record=_record_state(session))
-        if member.resource_type in AWS_TYPES:
+        if is_aws:
             out["before"] = driver.state(ref)  # the inventory may be stale: ask AWS
         if out["before"] == TARGET[action]:
-            out["after"] = out["before"]
+            out["after"], out["outcome"] = out["before"], "unchanged"
+            if action == "start":  # running already: sizes saved by a stop that never happened are stale
+                resources.clear_capacity(session=session, resource=res)
             return out
         if action == "stop":
-            saved = driver.stop(ref)
-            if saved and res is not None:  # {} means nothing new: keep what an earlier stop saved
-                res.saved_state = json.dumps(saved, sort_keys=True)
+            saved = driver.capacity(ref)
+            if saved:  # durable before the resource is scaled to zero; {} keeps what an earlier stop saved
+                resources.save_capacity(session=session, resource=res, saved=saved)
+            driver.stop(ref)
         else:
-            driver.start(ref, _saved(res.saved_state) if res is not None else {})
-            if res is not None:
-                res.saved_state = "{}"
-        out["after"] = driver.state(ref) if member.resource_type in AWS_TYPES else TARGET[action]
+            driver.start(ref, resources.saved_capacity(res))
+            resources.clear_capacity(session=session, resource=res)
+        out["after"] = driver.state(ref) if is_aws else TARGET[action]
     except (DriverError, GroupError) as exc:
-        out["error"] = str(exc)
+        out["outcome"], out["error"] = "failed", str(exc)
         return out
-    if res is not None:
-        res.state, res.updated_at = out["after"], utcnow()
-        session.add(res)
+    recorded = getattr(driver, "records_only", False)
+    out["outcome"] = "recorded" if recorded else "changed"
+    if recorded:
+        out["error"] = ""
+        out["after"] = f"{out['after']} ({RECORDED_NOTE})"
+    resources.set_state(session=session, resource=res, state=TARGET[action] if recorded else out["after"])
     return out
 
 
 def execute(*, session: Session, row: PowerAction, settings: Any, clients=None) -> PowerAction:
-    """Carry out a claimed request on every member of its group; status done, partial or failed."""
+    """Carry out a claimed request on every member of its group, after re-checking it (`recheck`).
+
+    Status: done (every member changed, unchanged or recorded), partial, failed (none succeeded) or refused
+    (the request itself; `error` says why, and the refusal is audited).
+    """
+    actor, why = recheck(session=session, row=row)
+    if actor is None:
+        row.status, row.error, row.finished_at = "refused", f"refused: {why}", utcnow()
+        session.add(row)
+        audit.record(session, "sidecar", "refuse", "power_action", row.id, {"reason": why, "group_id": row.group_id})
+        session.commit()
+        session.refresh(row)
+        log.warning("%s of group %s refused: %s", row.action, row.group_id, why)
+        return row
     members = groups.member_rows(session, row.group_id)
     outcomes = []
     for member, res in members:
-        outcomes.append(_apply_one(session, row.action, member, res, settings, clients))
+        outcomes.append(_apply_one(session, actor, row.action, member, res, settings, clients))
         session.commit()  # each resource's new state lands as soon as it is known
-    failed = sum(1 for o in outcomes if o["error"])
+    bad = sum(1 for o in outcomes if o["outcome"] in ("failed", "refused"))
     if not members:
-        row.status, row.error = "failed", "the group has no resources (or was deleted)"
+        row.status, row.error = "failed", "the group has no resources"
     else:
-        row.status = "done" if failed == 0 else "failed" if failed == len(outcomes) else "partial"
-        row.error = f"{failed} of {len(outcomes)} resources failed" if failed else None
+        row.status = "done" if bad == 0 else "failed" if bad == len(outcomes) else "partial"
+        row.error = f"{bad} of {len(outcomes)} resources failed or were refused" if bad else None
     row.results, row.finished_at = json.dumps(outcomes), utcnow()
     session.add(row)
     session.commit()

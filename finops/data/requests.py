@@ -15,8 +15,11 @@ def open_request(*, session: Session) -> RefreshRequest | None:
 
 
 def request_refresh(*, session: Session, requested_by: str, backfill: bool = False) -> tuple[RefreshRequest, bool]:
-    """File a refresh request; returns (request, created). An open one is reused rather than duplicated."""
-    existing = open_request(session=session)
+    """File a refresh request; returns (request, created). A waiting one is reused rather than duplicated; one
+    already running is not (it may have started before the data asked for, or belong to a sidecar that died,
+    whose successor marks it interrupted), so a new request always runs after it."""
+    stmt = select(RefreshRequest).where(RefreshRequest.status == "pending").order_by(RefreshRequest.id).limit(1)
+    existing = session.execute(stmt).scalars().first()
     if existing is not None and (existing.backfill or not backfill):
         return existing, False
     request = RefreshRequest(requested_by=requested_by, backfill=backfill)
@@ -27,7 +30,7 @@ def request_refresh(*, session: Session, requested_by: str, backfill: bool = Fal
 
 
 def take_next(*, session: Session) -> RefreshRequest | None:
-    """Mark the oldest pending request running and return it (the sidecar holds the store's lease)."""
+    """Mark the oldest pending request running and return it (the sidecar holds the store's lock)."""
     stmt = select(RefreshRequest).where(RefreshRequest.status == "pending").order_by(RefreshRequest.id).limit(1)
     request = session.execute(stmt).scalars().first()
     if request is None:

@@ -5,6 +5,7 @@ integer sums on SQLite and PostgreSQL alike; read functions turn them into `unbl
 `amortized_cost` floats in the currency.
 """
 
+import uuid
 from datetime import UTC, date, datetime
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, UniqueConstraint
@@ -17,6 +18,16 @@ def utcnow() -> datetime:
 
 def money() -> Column:
     return Column(BigInteger, nullable=False, server_default="0")
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+# Ids people see or requests point at are never handed out twice. PostgreSQL sequences never go back; SQLite
+# reuses the largest id after a delete unless the table is AUTOINCREMENT. Bulk cost tables are left out: their
+# ids are never shown or referenced, and AUTOINCREMENT costs a write per insert.
+NEVER_REUSED = {"sqlite_autoincrement": True}
 
 
 class CostDaily(SQLModel, table=True):
@@ -111,6 +122,7 @@ class RefreshRun(SQLModel, table=True):
     """One load of a source's window; the id of the newest successful run is the data version."""
 
     __tablename__ = "refresh_run"
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=32)
@@ -127,6 +139,7 @@ class User(SQLModel, table=True):
     """A person who logs in; the password is kept only as a bcrypt hash."""
 
     __tablename__ = "app_user"
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
@@ -135,6 +148,9 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)  # admin | member
     password_hash: str = Field(max_length=128)
     created_at: datetime = Field(default_factory=utcnow)
+    failed_logins: int = 0  # consecutive failures since the last successful login
+    locked_until: datetime | None = None  # after too many failures, no attempt is checked before this moment
+    sessions_valid_after: datetime | None = None  # logins (and cookies) from before this moment are ended
 
 
 class Heartbeat(SQLModel, table=True):
@@ -153,6 +169,7 @@ class ForecastRun(SQLModel, table=True):
     """A batch of forecasts computed from one refresh (filled by the forecasting issue)."""
 
     __tablename__ = "forecast_run"
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     refresh_run_id: int | None = Field(default=None, foreign_key="refresh_run.id")
@@ -201,6 +218,7 @@ class Recommendation(SQLModel, table=True):
     """A way to save money, from AWS or from the project's own analysis (filled by later issues)."""
 
     __tablename__ = "recommendation"
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=32)  # aws_rightsizing | aws_savings_plans | idle | schedule ...
@@ -234,6 +252,7 @@ class RefreshRequest(SQLModel, table=True):
     """A refresh asked for by a person (UI button, CLI); the sidecar takes it within seconds."""
 
     __tablename__ = "refresh_request"
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     requested_at: datetime = Field(default_factory=utcnow)
@@ -282,7 +301,7 @@ class Anomaly(SQLModel, table=True):
     """
 
     __tablename__ = "anomaly"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (UniqueConstraint("source", "external_id"), NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=16)  # aws | finops
@@ -308,7 +327,7 @@ class Resource(SQLModel, table=True):
     """A thing that costs money while it runs: a platform resource (CLI) or an AWS one (discovery)."""
 
     __tablename__ = "resource"
-    __table_args__ = (UniqueConstraint("resource_type", "resource_id"),)
+    __table_args__ = (UniqueConstraint("resource_type", "resource_id"), NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     resource_type: str = Field(max_length=32)  # one of finops.data.resources.RESOURCE_TYPES
@@ -334,9 +353,12 @@ class ResourceGroup(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("owner", "name"),
         Index("ix_resource_group_name", "name"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # which group, even if an id were ever handed out again: requests carry it and the sidecar compares it
+    uid: str = Field(default_factory=new_uid, max_length=32, unique=True)
     name: str = Field(max_length=100)
     description: str = Field(default="", max_length=1000)
     owner: str = Field(max_length=64)  # username
@@ -352,6 +374,7 @@ class ResourceGroupMember(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("group_id", "resource_type", "resource_id"),
         Index("ix_resource_group_member_resource", "resource_type", "resource_id"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -367,6 +390,7 @@ class AuditLog(SQLModel, table=True):
     """Who did what to which object, and when (resource groups now; schedules and budgets later)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
@@ -384,14 +408,17 @@ class PowerAction(SQLModel, table=True):
     """
 
     __tablename__ = "power_action"
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     requested_at: datetime = Field(default_factory=utcnow)
     requested_by: str = Field(max_length=64)
     group_id: int = Field(index=True)  # no foreign key: the log outlives a deleted group
+    group_uid: str = Field(default="", max_length=32)  # the group it was filed for (ResourceGroup.uid)
     group_name: str = Field(max_length=100)
     action: str = Field(max_length=8)  # stop | start
-    status: str = Field(default="pending", max_length=16, index=True)  # pending | running | done | partial | failed
+    # pending | running | done | partial | failed | refused (the sidecar's re-check) | cancelled (group deleted)
+    status: str = Field(default="pending", max_length=16, index=True)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     results: str = Field(default="[]")

@@ -1,6 +1,12 @@
-"""People who log in: create, list, change password. Passwords are kept only as bcrypt hashes."""
+"""People who log in: create, list, change password, log in. Passwords are kept only as bcrypt hashes.
+
+Logging in is `authenticate`: after MAX_FAILURES failed logins in a row for a user, every further attempt waits
+(LOCK_SECONDS, doubling with each further failure up to MAX_LOCK_SECONDS) and is refused, unchecked, until then.
+Changing a password ends that user's logins: sessions and cookies from before the change are no longer accepted.
+"""
 
 import secrets
+from datetime import UTC, datetime, timedelta
 
 import bcrypt
 from sqlmodel import Session, select
@@ -9,10 +15,28 @@ from finops.data.tables import User
 
 ROLES = ("admin", "member")
 MIN_PASSWORD = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt reads no further: longer passwords are refused, not silently cut
+MAX_FAILURES = 5
+LOCK_SECONDS = 30
+MAX_LOCK_SECONDS = 15 * 60
+WRONG = "Username/password is incorrect"
 
 
 class UserError(ValueError):
     """A user operation was refused; the message says why."""
+
+
+class LoginRefused(UserError):
+    """A login was refused: wrong credentials, or too many failures (the message says how long to wait)."""
+
+    def __init__(self, message: str, wait_seconds: int = 0):
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without a zone; they are UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +45,14 @@ def hash_password(password: str) -> str:
 
 
 def check_password(password: str, hashed: str) -> bool:
-    return bcrypt.checkpw(password.encode("utf-8"), hashed.encode("ascii"))
+    """True when `password` matches `hashed`; False for a password bcrypt cannot take (over 72 bytes)."""
+    data = password.encode("utf-8")
+    if len(data) > MAX_PASSWORD_BYTES:
+        return False
+    try:
+        return bcrypt.checkpw(data, hashed.encode("ascii"))
+    except ValueError:  # not a bcrypt hash
+        return False
 
 
 def generate_password() -> str:
@@ -36,8 +67,18 @@ def _validate(username: str, role: str, password: str) -> None:
         raise UserError("username must be at most 64 characters")
     if role not in ROLES:
         raise UserError(f"role must be one of: {', '.join(ROLES)}")
+    check_new_password(password)
+
+
+def check_new_password(password: str) -> None:
+    """Refuse a password that is too short, or longer than bcrypt can take, with one line saying which."""
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password must be at least {MIN_PASSWORD} characters")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise UserError(
+            f"password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit; it has "
+            f"{len(password.encode('utf-8'))})"
+        )
 
 
 def add_user(*, session: Session, username: str, role: str, password: str, name: str = "", email: str = "") -> User:
@@ -65,12 +106,60 @@ def set_password(*, session: Session, username: str, password: str) -> User:
     user = get_user(session=session, username=username)
     if user is None:
         raise UserError(f"no user {username!r}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password must be at least {MIN_PASSWORD} characters")
+    check_new_password(password)
     user.password_hash = hash_password(password)
+    user.sessions_valid_after = datetime.now(UTC)  # every login from before the change ends
+    user.failed_logins, user.locked_until = 0, None
     session.add(user)
     session.commit()
     return user
+
+
+def lock_seconds(failures: int) -> int:
+    """How long the next attempt waits after `failures` failed logins in a row (0 below MAX_FAILURES)."""
+    if failures < MAX_FAILURES:
+        return 0
+    return min(MAX_LOCK_SECONDS, LOCK_SECONDS * 2 ** (failures - MAX_FAILURES))
+
+
+def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None) -> User:
+    """The user when `password` is theirs; LoginRefused otherwise (wrong credentials, or locked: the message
+    says for how long). Failures are counted in the store, so the limit holds across sessions and restarts."""
+    now = now or datetime.now(UTC)
+    user = get_user(session=session, username=(username or "").strip())
+    if user is None:
+        check_password(password or "", _DUMMY_HASH)  # as slow as a real check: no hint that the name is unknown
+        raise LoginRefused(WRONG)
+    locked_until = _aware(user.locked_until)
+    if locked_until is not None and now < locked_until:
+        wait = max(1, int((locked_until - now).total_seconds() + 0.999))
+        raise LoginRefused(f"Too many failed logins for {user.username}: try again in {wait} s", wait)
+    if not check_password(password or "", user.password_hash):
+        user.failed_logins += 1
+        wait = lock_seconds(user.failed_logins)
+        user.locked_until = now + timedelta(seconds=wait) if wait else None
+        session.add(user)
+        session.commit()
+        if wait:
+            raise LoginRefused(f"{WRONG}. Too many failed logins for {user.username}: try again in {wait} s", wait)
+        raise LoginRefused(WRONG)
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
+        session.add(user)
+        session.commit()
+    return user
+
+
+def login_valid(user: User | None, logged_in_at: datetime) -> bool:
+    """False when the user is gone or changed their password after `logged_in_at` (that login has ended)."""
+    if user is None:
+        return False
+    valid_after = _aware(user.sessions_valid_after)
+    return valid_after is None or _aware(logged_in_at) >= valid_after
+
+
+# a real bcrypt hash (of a password nobody has) so an unknown name costs a real check
+_DUMMY_HASH = "$2b$12$pGNyuQwqYt8cOXuje8nsWOce9Vg3AqULNXjro5/XZ0IswloWTpfY6"
 
 
 def credentials(*, session: Session) -> dict:

@@ -27,7 +27,7 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600
 
 def build_scheduler(settings: Settings) -> BlockingScheduler:
     """The sidecar's scheduler (UTC) with every job added, not started."""
-    # the heartbeat has a thread of its own so a long refresh never lets the lease lapse
+    # the heartbeat has a thread of its own so a long refresh never stops it (the UI reads it as "alive")
     executors = {"default": ThreadPoolExecutor(4), "beat": ThreadPoolExecutor(1)}
     scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS, executors=executors)
     now = datetime.now(UTC)

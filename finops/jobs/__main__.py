@@ -1,6 +1,8 @@
-"""`python -m finops.jobs`: wait for the store, migrate it, run the scheduler until SIGTERM or SIGINT.
+"""`python -m finops.jobs`: wait for the store, migrate it, take its sidecar lock, run the scheduler until
+SIGTERM or SIGINT.
 
-Exit codes: 0 after a signal, 1 when the store stays unreachable for FINOPS_STARTUP_WAIT_SECONDS.
+Exit codes: 0 after a signal, 1 when the store stays unreachable for FINOPS_STARTUP_WAIT_SECONDS, 2 when a
+setting is invalid (one line naming it, before the store is touched).
 A job still running SHUTDOWN_GRACE_SECONDS after the signal (a long refresh or forecast) is abandoned: the
 process exits and its open transaction rolls back, as after a crash; the next start marks it interrupted.
 """
@@ -13,15 +15,14 @@ import threading
 import time
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
-from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from finops.data import db
 from finops.jobs import build_scheduler, tasks, wait_for_store
-from finops.settings import Settings, get_settings
+from finops.settings import InvalidSettings, Settings, get_settings
 
 log = logging.getLogger("finops.jobs")
-LEASE_CHECKS = 3  # how often per lease period a waiting sidecar looks again
+LOCK_RETRY_SECONDS = 1.0  # how often a waiting sidecar tries the store's lock again
 SHUTDOWN_GRACE_SECONDS = 5  # under the 10 s that docker stop and systemd give before SIGKILL
 
 
@@ -62,22 +63,24 @@ def migrate(settings: Settings) -> bool:
     return True
 
 
-def wait_for_lease(stop: threading.Event) -> bool:
-    """Wait idle while another live sidecar works on this store; True once this process holds the lease."""
+def wait_for_lock(stop: threading.Event) -> bool:
+    """Wait idle while another sidecar holds this store's lock; True once this process holds it.
+
+    The operating system (SQLite) or the server (PostgreSQL) frees the lock when its holder dies, so a sidecar
+    restarted after a crash takes over within a second, and a second one started beside a live one waits.
+    """
     waiting = False
     while not stop.is_set():
-        held, holder = tasks.claim()
-        if held:
+        if tasks.take_store():
             if waiting:
                 log.info("the other sidecar is gone; taking over the store")
             return True
         if not waiting:
-            log.warning(
-                "another sidecar (%s, pid %s, last beat %s) works on this store; waiting idle until it stops",
-                holder.host, holder.pid, holder.beat_at,
-            )  # fmt: skip
+            other = tasks.holder()
+            who = f"{other.host}, pid {other.pid}, last beat {other.beat_at}" if other else "unknown"
+            log.warning("another sidecar (%s) works on this store; waiting idle until it stops", who)
             waiting = True
-        stop.wait(tasks.lease_seconds() / LEASE_CHECKS)
+        stop.wait(LOCK_RETRY_SECONDS)
     return False
 
 
@@ -85,11 +88,9 @@ def main() -> int:
     configure_logging()
     try:
         settings = get_settings()
-    except ValidationError as exc:
-        log.error(
-            "invalid settings: %s", "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        )
-        return 1
+    except InvalidSettings as exc:
+        log.error("invalid settings: %s", exc)
+        return 2
     stop = threading.Event()
     scheduler = None  # built once the store is ready, so a failed start logs nothing about jobs
 
@@ -105,7 +106,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    ready = wait_for_store(settings.startup_wait_seconds, stop) and migrate(settings) and wait_for_lease(stop)
+    ready = wait_for_store(settings.startup_wait_seconds, stop) and wait_for_lock(stop) and migrate(settings)
     if ready and not stop.is_set():
         if interrupted := tasks.close_interrupted():
             log.warning("marked %s run(s) or request(s) left running by a stopped sidecar as failed", interrupted)
@@ -114,6 +115,7 @@ def main() -> int:
         log.info("store %s ready; scheduler starting", db.redact(settings.store_url))
         scheduler.start()
     elif not stop.is_set():
+        tasks.release()
         return 1
     if scheduler is not None:
         finished = wait_for_jobs(SHUTDOWN_GRACE_SECONDS)

@@ -5,9 +5,9 @@ import os
 import signal
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from finops.data import (
@@ -23,66 +23,73 @@ from finops.data import (
 )
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import resolve_source
+from finops.data.store_lock import StoreLock
 from finops.data.tables import ForecastRun, Heartbeat, PowerAction, RefreshRequest, RefreshRun, utcnow
 from finops.settings import get_settings
 
 log = logging.getLogger(__name__)
 SIDECAR = "sidecar"
 STARTED_AT = datetime.now(UTC)  # imported when the sidecar starts: the process's start time
-# A sidecar that missed this many heartbeats has lost the store. Generous, because on SQLite a long load
-# holds the only write lock and delays the beat (5 M rows take about 70 s to load).
-LEASE_BEATS = 10
 _refreshing = threading.Lock()  # one refresh at a time, whichever job asks
+_store_lock: StoreLock | None = None  # this process's hold on the store (one sidecar per store)
 
 
-def lease_seconds() -> float:
-    return LEASE_BEATS * get_settings().heartbeat_seconds
+def take_store() -> bool:
+    """Take the store's sidecar lock (never blocks); True when this process holds it."""
+    global _store_lock
+    if _store_lock is None:
+        _store_lock = StoreLock(db.get_engine())
+    return _store_lock.acquire()
 
 
-def claim(name: str = SIDECAR) -> tuple[bool, Heartbeat | None]:
-    """Take or renew the store's sidecar lease; (False, holder) when another live sidecar holds it.
-
-    The lease is the heartbeat row: it belongs to whoever beat last, and passes to another process only
-    once that beat is older than LEASE_BEATS heartbeats. One conditional UPDATE decides, so two sidecars
-    starting together cannot both win.
-    """
-    now = datetime.now(UTC)
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": STARTED_AT, "beat_at": now}
-    t = Heartbeat.__table__
-    mine = and_(t.c.host == me["host"], t.c.pid == me["pid"])
-    stale = t.c.beat_at < now - timedelta(seconds=lease_seconds())
-    with db.get_engine().begin() as conn:
-        if conn.execute(update(t).where(t.c.name == name, or_(mine, stale)).values(**me)).rowcount:
-            return True, None
-        holder = conn.execute(select(t).where(t.c.name == name)).first()
-    if holder is None:
-        try:
-            with db.get_engine().begin() as conn:
-                conn.execute(insert(t).values(name=name, **me))
-            return True, None
-        except IntegrityError:  # another sidecar inserted it first
-            return claim(name)
+def holder() -> Heartbeat | None:
+    """The last heartbeat row: who worked on this store most recently (shown while waiting for the lock)."""
     with db.session() as s:
-        return False, s.get(Heartbeat, name)
+        return s.get(Heartbeat, SIDECAR)
 
 
 def release(name: str = SIDECAR) -> None:
-    """Give the lease up at a clean stop, so another sidecar need not wait for it to lapse."""
-    t = Heartbeat.__table__
+    """Give the store up at a clean stop: the lock, and a heartbeat that no longer claims the sidecar is alive."""
+    global _store_lock
+    if _store_lock is None:
+        return
     lapsed = datetime(1970, 1, 1, tzinfo=UTC)
+    t = Heartbeat.__table__
+    try:
+        with db.get_engine().begin() as conn:
+            conn.execute(
+                update(t).where(t.c.name == name, t.c.host == socket.gethostname(), t.c.pid == os.getpid())
+                .values(beat_at=lapsed)
+            )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the lock below is what matters; the row only informs the UI
+        log.warning("could not mark the heartbeat stopped: %s", exc)
+    finally:
+        _store_lock.release()
+        _store_lock = None
+
+
+def beat(name: str = SIDECAR) -> None:
+    """Write this process's heartbeat row (the UI reads it as "the sidecar is alive")."""
+    now = datetime.now(UTC)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": STARTED_AT, "beat_at": now}
+    t = Heartbeat.__table__
     with db.get_engine().begin() as conn:
-        conn.execute(
-            update(t).where(t.c.name == name, t.c.host == socket.gethostname(), t.c.pid == os.getpid())
-            .values(beat_at=lapsed)
-        )  # fmt: skip
+        if conn.execute(update(t).where(t.c.name == name).values(**me)).rowcount:
+            return
+    try:
+        with db.get_engine().begin() as conn:
+            conn.execute(insert(t).values(name=name, **me))
+    except IntegrityError:  # written meanwhile by ourselves on another thread: the update will do next time
+        pass
 
 
 def heartbeat(name: str = SIDECAR) -> None:
-    """Renew the lease (the UI reads it as "the sidecar is alive"); step down if another sidecar took it."""
-    held, holder = claim(name)
-    if not held:
-        log.error("another sidecar (%s, pid %s) took over this store; stopping", holder.host, holder.pid)
+    """Check that this process still holds the store, then beat; step down when another sidecar has it."""
+    if _store_lock is not None and not _store_lock.alive() and not take_store():
+        log.error("lost the store's sidecar lock and another sidecar holds it now; stopping")
         os.kill(os.getpid(), signal.SIGTERM)
+        return
+    beat(name)
 
 
 def close_interrupted() -> int:

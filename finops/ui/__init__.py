@@ -1,6 +1,6 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
-from finops.ui.format import money, pct, ratio_pct
+from finops.ui.format import money, pct, plain, ratio_pct
 from finops.ui.loaders import (
     account_names,
     data_sources,
@@ -34,6 +34,7 @@ __all__ = [
     "money",
     "overview",
     "pct",
+    "plain",
     "ratio_pct",
     "forecast_series",
     "forecast_view",

@@ -2,6 +2,8 @@
 
 import math
 
+from finops.markup import plain  # noqa: F401  (re-exported: the pages escape through ui.plain)
+
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 

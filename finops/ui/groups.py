@@ -7,7 +7,12 @@ import streamlit as st
 
 from finops.auth import CurrentUser
 from finops.data import db, power
+from finops.data.access import Forbidden
 from finops.data.groups import Actor, GroupError, NotFound
+from finops.markup import plain
+
+# every refusal a data function can give; the page shows each as a message, never as a traceback
+REFUSALS = (GroupError, NotFound, Forbidden)
 
 HOURS_PER_MONTH = 730
 PER_PAGE = 20
@@ -20,12 +25,12 @@ def actor_of(user: CurrentUser) -> Actor:
 
 
 def call(fn: Callable, **kwargs):
-    """`fn(session=..., **kwargs)`; a GroupError or NotFound is shown with st.error and gives None."""
+    """`fn(session=..., **kwargs)`; a refusal (REFUSALS) is shown with st.error, as text, and gives None."""
     try:
         with db.session() as s:
             return fn(session=s, **kwargs)
-    except (GroupError, NotFound) as exc:
-        st.error(str(exc))
+    except REFUSALS as exc:
+        st.error(plain(exc))
         return None
 
 
@@ -34,8 +39,8 @@ def succeeded(fn: Callable, **kwargs) -> bool:
     try:
         with db.session() as s:
             fn(session=s, **kwargs)
-    except (GroupError, NotFound) as exc:
-        st.error(str(exc))
+    except REFUSALS as exc:
+        st.error(plain(exc))
         return False
     return True
 

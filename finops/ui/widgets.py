@@ -10,6 +10,7 @@ from finops.auth import current_user
 from finops.data import db, requests
 from finops.data.queries import METRICS
 from finops.export import to_csv_bytes
+from finops.markup import plain
 from finops.reports import Status
 from finops.settings import get_settings
 from finops.ui.loaders import store_status
@@ -54,7 +55,7 @@ def freshness_badge(status: Status) -> None:
     if status.last_run_status == "failed":
         last_good = f"as of {status.last_day:%Y-%m-%d}" if status.last_day else "none yet"
         st.warning(
-            f"The latest refresh failed {_ago(status.last_run_finished)}: {status.last_run_error}. "
+            f"The latest refresh failed {_ago(status.last_run_finished)}: {plain(status.last_run_error)}. "
             f"Showing the last good data ({last_good})."
         )
     _request_note(status)

@@ -39,10 +39,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(_modeled_file, tmp_path_factory):
-    """URL of a running app on a private copy of the modeled demo store (users: see tests/conftest.py)."""
+def app_store(_modeled_file, tmp_path_factory):
+    """The SQLite file behind the running app: a private copy of the modeled demo store."""
     folder = tmp_path_factory.mktemp("e2e-store")
     shutil.copy(_modeled_file, folder / "finops.db")
+    return folder / "finops.db"
+
+
+@pytest.fixture(scope="session")
+def app_url(app_store):
+    """URL of a running app on `app_store` (users: see tests/conftest.py)."""
+    folder = app_store.parent
     port = _free_port()
     env = {
         **os.environ,

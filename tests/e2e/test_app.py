@@ -31,6 +31,8 @@ def wait_for_login_cookie(page: Page) -> None:
 
 
 def nav(page: Page, name: str) -> None:
+    # a click while the login run's cookie component is still answering can be lost in its rerun
+    wait_for_login_cookie(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
 
 
@@ -116,6 +118,10 @@ def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(b
     expect(admin.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
     nav(admin, "Resource Groups")
     create_group(admin, "Admin only group")
+    admin.get_by_label("Search inventory").fill("Support chatbot")
+    admin.get_by_label("Search inventory").press("Enter")
+    picked = admin.get_by_role("combobox", name="Resource", exact=True).first
+    expect(picked).to_have_value(re.compile(r"^Support chatbot \(app:"), timeout=TIMEOUT)
     admin.close()
 
     page = browser.new_page()
@@ -141,6 +147,25 @@ def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(b
     members = pd.read_csv(info.value.path())
     assert sorted(members["resource_name"]) == ["Checkout web", "Search API"]
     assert members["monthly_cost"].sum() == pytest.approx((0.42 + 0.85) * 730)
+
+    # the picker offers only the member's own resources: the admin's "Support chatbot" app (which the admin's
+    # picker found above) is not there
+    page.get_by_label("Search inventory").fill("Support chatbot")
+    page.get_by_label("Search inventory").press("Enter")
+    expect(page.get_by_text("None of your inventory resources of this type match.").first).to_be_visible(
+        timeout=TIMEOUT
+    )
+
+    # a name that looks like Markdown is shown as the characters typed: no link, no image
+    evil = "[win](http://evil.test) ![x](http://evil.test/x.png)"
+    form = page.get_by_test_id("stForm").first
+    form.get_by_label("Name").fill(evil)
+    form.get_by_role("button", name="Create group").click()
+    alert = page.get_by_test_id("stAlertContentSuccess").filter(has_text="Created group").first
+    expect(alert).to_be_visible(timeout=TIMEOUT)
+    assert alert.inner_text().replace("\u2060", "").strip() == f"Created group '{evil}'."  # the characters typed
+    expect(page.locator("a[href^='http://evil.test']")).to_have_count(0)
+    expect(page.locator("img[src^='http://evil.test']")).to_have_count(0)
 
     wait_for_login_cookie(page)
     page.goto(f"{app_url}/audit_log")
@@ -168,3 +193,26 @@ def test_admin_opens_forecast_anomalies_and_recommendations(page: Page, app_url)
     nav(page, "Recommendations")
     expect(page.get_by_text("Estimated monthly savings").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stDataFrame").first).to_contain_text("schedule", timeout=TIMEOUT)
+
+
+def test_a_password_change_ends_the_login_and_its_cookie(page: Page, app_url, app_store):
+    from sqlmodel import Session
+
+    from finops.data import db, users
+
+    engine = db.make_engine(f"sqlite:///{app_store}")
+    with Session(engine) as s:
+        users.add_user(session=s, username="carol", role="member", password="carol-pass-1", name="Carol")
+    log_in(page, app_url, "carol", "carol-pass-1")
+    expect(page.get_by_role("heading", name="Welcome, Carol").first).to_be_visible(timeout=TIMEOUT)
+    wait_for_login_cookie(page)
+    page.reload()  # the cookie still logs her in
+    expect(page.get_by_role("heading", name="Welcome, Carol").first).to_be_visible(timeout=TIMEOUT)
+    with Session(engine) as s:
+        users.set_password(session=s, username="carol", password="carol-pass-2")
+    engine.dispose()
+    page.reload()  # the cookie was issued before the change: it no longer logs her in
+    expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Welcome, Carol")).to_have_count(0)
+    log_in(page, app_url, "carol", "carol-pass-2")
+    expect(page.get_by_role("heading", name="Welcome, Carol").first).to_be_visible(timeout=TIMEOUT)

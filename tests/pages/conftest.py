@@ -1,5 +1,6 @@
 """AppTest helpers: run Home.py as a given user and open a page."""
 
+import re
 import sys
 
 import pytest
@@ -23,6 +24,12 @@ def _clear_streamlit_caches():
     yield
     sys.modules["__main__"] = main
     st.cache_data.clear()
+
+
+def shown(markdown: str) -> str:
+    """What a person reads for a Markdown message: escaped characters (`finops.markup.plain`) without their
+    backslashes, and without the invisible joiners that keep URLs from becoming links."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def open_page(page: str | None, username: str = "admin", role: str = "admin") -> AppTest:

@@ -1,12 +1,14 @@
 """The Resource Groups page, compared with the store."""
 
+import re
+
 from sqlalchemy import select
 from sqlmodel import Session
 
 from finops.data import groups, resources
 from finops.data.groups import Actor
 from finops.data.tables import ResourceGroup, ResourceGroupMember
-from tests.pages.conftest import open_page
+from tests.pages.conftest import open_page, shown
 
 PAGE = "pages/resource_groups.py"
 
@@ -29,7 +31,8 @@ def stored_groups(engine) -> list[ResourceGroup]:
 
 
 def errors(at) -> str:
-    return " ".join(e.value for e in at.error)
+    """The error messages as a person reads them (Markdown escapes removed)."""
+    return " ".join(shown(e.value) for e in at.error)
 
 
 def test_member_creates_group_and_sees_it(seeded_store):
@@ -73,11 +76,20 @@ def test_member_does_not_see_admins_group(seeded_store):
 def test_add_inventory_resource_and_duplicate_add(seeded_store):
     with Session(seeded_store) as s:
         resources.add_resource(
-            session=s, resource_type="app", resource_id="app-1", name="Chat app", state="running", hourly_cost=0.5
+            session=s,
+            resource_type="app",
+            resource_id="app-1",
+            name="Chat app",
+            state="running",
+            hourly_cost=0.5,
+            owner="member",
         )
-        resources.add_resource(session=s, resource_type="app", resource_id="app-2", name="Other app")
+        resources.add_resource(session=s, resource_type="app", resource_id="app-2", name="Other chat", owner="admin")
     at = create(open_as_member(), "Apps")
     at.selectbox(key="rg_add_type").select("app").run()
+    at.text_input(key="rg_add_search").input("chat").run()
+    # the picker offers a member only their own resources: the admin's "Other chat" is not there
+    assert at.selectbox(key="rg_pick").options == ["Chat app (app:app-1)"]
     at.text_input(key="rg_add_search").input("chat").run()
     at.button(key="rg_add").click().run()
     assert not at.exception, at.exception
@@ -102,6 +114,7 @@ def test_html_name_renders_verbatim(seeded_store):
 def test_find_groups_of_resource(seeded_store):
     member, admin = Actor("member"), Actor("admin", is_admin=True)
     with Session(seeded_store) as s:
+        resources.add_resource(session=s, resource_type="workflow", resource_id="wf-9", name="ETL", owner="member")
         mine_id = groups.create_group(session=s, actor=member, name="Mine", resources=[("workflow", "wf-9")]).id
         groups.create_group(session=s, actor=admin, name="Theirs", resources=[("workflow", "wf-9")])
     at = open_as_member()
@@ -113,7 +126,10 @@ def test_find_groups_of_resource(seeded_store):
 
 def test_edit_remove_and_delete_with_confirmation(seeded_store, downloads):
     with Session(seeded_store) as s:
+        resources.add_resource(session=s, resource_type="app", resource_id="gone-1", name="Gone", owner="member")
         groups.create_group(session=s, actor=Actor("member"), name="Old", resources=[("app", "gone-1")])
+        s.connection().exec_driver_sql("DELETE FROM resource WHERE resource_id = 'gone-1'")  # left the inventory
+        s.commit()
     at = open_as_member()
     members = at.dataframe[1].value
     assert list(members["resource_id"]) == ["gone-1"] and members["monthly_cost"].isna().all()  # not in inventory
@@ -141,8 +157,12 @@ def test_stop_all_confirms_with_the_changes_then_the_sidecar_carries_it_out(seed
     from finops.jobs import tasks
 
     with Session(seeded_store) as s:
-        resources.add_resource(session=s, resource_type="app", resource_id="a1", name="Chat", state="running")
-        resources.add_resource(session=s, resource_type="workspace", resource_id="w1", name="WS", state="stopped")
+        resources.add_resource(
+            session=s, resource_type="app", resource_id="a1", name="Chat", state="running", owner="member"
+        )
+        resources.add_resource(
+            session=s, resource_type="workspace", resource_id="w1", name="WS", state="stopped", owner="member"
+        )
     at = create(open_as_member(), "Nightly")
     gid = stored_groups(seeded_store)[0].id
     with Session(seeded_store) as s:
@@ -163,7 +183,11 @@ def test_stop_all_confirms_with_the_changes_then_the_sidecar_carries_it_out(seed
     at.run()
     recent = next(d.value for d in at.dataframe if "summary" in d.value.columns)
     assert (recent["action"].iloc[0], recent["status"].iloc[0]) == ("stop", "done")
-    assert recent["summary"].iloc[0] == "1 changed, 1 already stopped, 0 failed"
+    # no platform URL is configured: the app's stop only recorded the desired state, and the summary says so
+    assert (
+        recent["summary"].iloc[0]
+        == "0 changed, 1 desired state recorded (no platform URL), 1 already stopped, 0 failed"
+    )
     with Session(seeded_store) as s:
         assert resources.get_resource(session=s, resource_type="app", resource_id="a1").state == "stopped"
 
@@ -174,6 +198,7 @@ def test_cancel_leaves_everything_as_it_was(seeded_store):
     at = create(open_as_member(), "G")
     gid = stored_groups(seeded_store)[0].id
     with Session(seeded_store) as s:
+        resources.add_resource(session=s, resource_type="app", resource_id="x", name="X", owner="member")
         groups.add_resource(session=s, actor=Actor("member"), group_id=gid, resource_type="app", resource_id="x")
     at.button(key="rg_start_all").click().run()
     at.button(key="rg_power_cancel").click().run()
@@ -197,3 +222,30 @@ def test_audit_log_page_lists_changes_for_admins_only(seeded_store, downloads):
     assert at.dataframe[0].value.empty
     member = open_page("pages/audit_log.py", username="member", role="member")
     assert any("Admins only" in e.value for e in member.error) and not member.dataframe
+
+
+def test_a_refusal_is_a_message_not_a_traceback(seeded_store):
+    with Session(seeded_store) as s:
+        resources.add_resource(session=s, resource_type="app", resource_id="adm-1", name="Admin's", owner="admin")
+    at = create(open_as_member(), "Mine")
+    gid = stored_groups(seeded_store)[0].id
+    with Session(seeded_store) as s:  # an admin put their own resource into the member's group
+        groups.add_resource(session=s, actor=Actor("admin", is_admin=True), group_id=gid, resource_type="app",
+                            resource_id="adm-1")  # fmt: skip
+    at.run()
+    at.button(key="rg_stop_all").click().run()
+    preview = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert preview["change"].tolist() == ["refused: it belongs to admin"]
+    at.button(key="rg_power_confirm").click().run()
+    assert not at.exception, at.exception
+    assert "you may stop none of the resources in group 'Mine'" in errors(at)
+
+
+def test_names_and_messages_are_shown_as_text_not_markdown(seeded_store):
+    name = "[click](http://evil.test) ![img](http://evil.test/x.png) :red[alarm]"
+    at = create(open_as_member(), name)
+    [message] = [m.value for m in at.success]
+    assert shown(message) == f"Created group {name!r}."
+    assert re.search(r"(?<!\\)[\[\]():]", message) is None  # every bracket, parenthesis and colon is escaped
+    at = create(at, name)  # the refusal quotes the name too
+    assert errors(at) == f"member already has a group named {name!r}"

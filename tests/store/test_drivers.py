@@ -42,8 +42,18 @@ def ami(region: str = REGION) -> str:
     return client("ec2", region).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
 
 
+def owner_tags(owner: str | None, key: str = "Key", value: str = "Value") -> list[dict]:
+    """The owner tag (default key `owner`, FINOPS_OWNER_TAG) when an owner is given."""
+    return [{key: "owner", value: owner}] if owner else []
+
+
 def make_ec2(
-    region: str = REGION, instance_type: str = "t3.micro", name: str = "web-1", count: int = 1, image: str = ""
+    region: str = REGION,
+    instance_type: str = "t3.micro",
+    name: str = "web-1",
+    count: int = 1,
+    image: str = "",
+    owner: str | None = None,
 ) -> list[str]:
     resp = client("ec2", region).run_instances(
         ImageId=image or ami(region),
@@ -51,13 +61,18 @@ def make_ec2(
         MinCount=count,
         MaxCount=count,
         TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}, {"Key": "team", "Value": "data"}]}
+            {
+                "ResourceType": "instance",
+                "Tags": [{"Key": "Name", "Value": name}, {"Key": "team", "Value": "data"}, *owner_tags(owner)],
+            }
         ],
     )
     return [i["InstanceId"] for i in resp["Instances"]]
 
 
-def make_rds(ident: str = "orders-db", engine: str = "postgres", klass: str = "db.t3.micro") -> None:
+def make_rds(
+    ident: str = "orders-db", engine: str = "postgres", klass: str = "db.t3.micro", owner: str | None = None
+) -> None:
     client("rds").create_db_instance(
         DBInstanceIdentifier=ident,
         DBInstanceClass=klass,
@@ -65,11 +80,11 @@ def make_rds(ident: str = "orders-db", engine: str = "postgres", klass: str = "d
         MasterUsername="admin",
         MasterUserPassword="password-123",
         AllocatedStorage=20,
-        Tags=[{"Key": "team", "Value": "shop"}],
+        Tags=[{"Key": "team", "Value": "shop"}, *owner_tags(owner)],
     )
 
 
-def make_asg(name: str = "workers", instance_type: str = "m5.large", sizes=(1, 4, 2)) -> None:
+def make_asg(name: str = "workers", instance_type: str = "m5.large", sizes=(1, 4, 2), owner: str | None = None) -> None:
     client("ec2").create_launch_template(
         LaunchTemplateName=f"{name}-lt", LaunchTemplateData={"ImageId": ami(), "InstanceType": instance_type}
     )
@@ -80,11 +95,14 @@ def make_asg(name: str = "workers", instance_type: str = "m5.large", sizes=(1, 4
         MaxSize=sizes[1],
         DesiredCapacity=sizes[2],
         AvailabilityZones=[f"{REGION}a"],
-        Tags=[{"Key": "Name", "Value": "batch workers", "PropagateAtLaunch": True}],
+        Tags=[
+            {"Key": "Name", "Value": "batch workers", "PropagateAtLaunch": True},
+            *[{**t, "PropagateAtLaunch": False} for t in owner_tags(owner)],
+        ],
     )
 
 
-def make_ecs(cluster: str = "main", service: str = "api", desired: int = 3) -> None:
+def make_ecs(cluster: str = "main", service: str = "api", desired: int = 3, owner: str | None = None) -> None:
     ecs = client("ecs")
     ecs.create_cluster(clusterName=cluster)
     td = ecs.register_task_definition(
@@ -101,7 +119,7 @@ def make_ecs(cluster: str = "main", service: str = "api", desired: int = 3) -> N
         taskDefinition=td,
         desiredCount=desired,
         launchType="FARGATE",
-        tags=[{"key": "team", "value": "platform"}],
+        tags=[{"key": "team", "value": "platform"}, *owner_tags(owner, "key", "value")],
     )
 
 

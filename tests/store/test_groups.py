@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from finops.data import audit, groups
+from finops.data import audit, groups, resources
 from finops.data.groups import Actor, GroupError, NotFound
 from finops.data.tables import AuditLog, ResourceGroup, ResourceGroupMember
 
@@ -16,9 +16,23 @@ OWNER = Actor("owner")
 OTHER = Actor("other")
 
 
+# the inventory the tests group: a member may group only what they own; the admin anything in the inventory
+INVENTORY = [
+    ("ec2_instance", "i-1", "owner"),
+    ("app", "a", "owner"),
+    ("app", "a1", "owner"),
+    ("app", "app-owner", "owner"),
+    ("app", "app-admin", ""),
+    ("app", "app-other", "other"),
+    ("workflow", "w1", ""),
+]
+
+
 @pytest.fixture
 def s(engine):
     with Session(engine) as session:
+        for kind, ident, owner in INVENTORY:
+            resources.add_resource(session=session, resource_type=kind, resource_id=ident, name=ident, owner=owner)
         yield session
 
 

@@ -112,3 +112,55 @@ def test_0002_fills_the_new_rollups_from_a_0001_store(bare_engine):
     assert [(str(m)[:10], s, u) for m, s, u in by_service] == [("2025-01-01", "EC2", 15), ("2025-02-01", "S3", 7)]
     assert [tuple(r) for r in accounts] == [("A", "alpha-renamed"), ("B", "beta")]
     assert [r[0] for r in services] == ["EC2", "S3"]
+
+
+def test_0008_keeps_groups_members_and_requests_and_never_reuses_a_referenced_id(bare_engine):
+    """A store at 0007 with groups, members (foreign key with ON DELETE CASCADE) and stop/start requests, one
+    of them for a group already deleted (id 3): after the upgrade everything is there, each group has a uid its
+    requests carry, and the next group's id is past every id anything refers to."""
+    from sqlalchemy import text
+
+    from finops.data import groups
+    from finops.data.access import Actor
+    from finops.data.tables import NEVER_REUSED, ResourceGroup
+
+    cfg = db.alembic_config(bare_engine)
+    command.upgrade(cfg, "0007")
+    now = "2026-11-01 00:00:00"
+    group_sql = text(
+        "INSERT INTO resource_group (id, name, description, owner, status, created_at, updated_at) "
+        "VALUES (:i, :n, '', 'ana', 'active', :t, :t)"
+    )
+    member_sql = text(
+        "INSERT INTO resource_group_member (group_id, resource_type, resource_id, resource_name, added_at, added_by) "
+        "VALUES (2, 'app', 'a-1', 'A', :t, 'ana')"
+    )
+    action_sql = text(
+        "INSERT INTO power_action (requested_at, requested_by, group_id, group_name, action, status, results) "
+        "VALUES (:t, 'ana', :g, 'x', 'stop', 'done', '[]')"
+    )
+    with bare_engine.begin() as conn:
+        for gid, name in [(1, "one"), (2, "two")]:
+            conn.execute(group_sql, {"i": gid, "n": name, "t": now})
+        conn.execute(member_sql, {"t": now})
+        for gid in (2, 3):  # group 3 was deleted, its request stayed in the log
+            conn.execute(action_sql, {"t": now, "g": gid})
+    command.upgrade(cfg, "head")
+    assert schema_diff(bare_engine) == []
+    with bare_engine.connect() as conn:
+        members = conn.execute(text("SELECT group_id, resource_id FROM resource_group_member")).all()
+        uids = dict(conn.execute(text("SELECT id, uid FROM resource_group")).all())
+        requests = dict(conn.execute(text("SELECT group_id, group_uid FROM power_action")).all())
+    assert [tuple(m) for m in members] == [(2, "a-1")]  # rebuilding the parent table cascaded nothing
+    assert len(set(uids.values())) == 2 and all(len(u) == 32 for u in uids.values())
+    assert requests == {2: uids[2], 3: ""}  # the deleted group's request matches no group
+    with Session(bare_engine) as s:
+        created = groups.create_group(session=s, actor=Actor("bob"), name="new")
+        assert created.id > 3
+    if bare_engine.dialect.name == "sqlite":
+        with bare_engine.connect() as conn:
+            ddl = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all())
+        never_reused = {t.name for t in SQLModel.metadata.tables.values() if t.kwargs.get("sqlite_autoincrement")}
+        assert {"resource_group", "power_action", "audit_log", "refresh_request"} <= never_reused
+        assert all("AUTOINCREMENT" in ddl[name] for name in never_reused)
+        assert NEVER_REUSED == {"sqlite_autoincrement": True} and ResourceGroup.__table__.kwargs["sqlite_autoincrement"]

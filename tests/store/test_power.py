@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from finops.data import discovery, groups, power, resources
 from finops.data.groups import Actor, GroupError, NotFound
-from finops.data.tables import AuditLog, Resource
+from finops.data.tables import AuditLog, Resource, User
 from finops.settings import Settings
 from tests.store.test_drivers import REGION, client, make_asg, make_ec2, make_ecs, make_rds
 
@@ -18,9 +18,17 @@ OWNER = Actor("owner")
 OTHER = Actor("other")
 
 
+def add_people(session) -> None:
+    """The actors below as users of the store: the sidecar re-checks a request against the users it holds."""
+    for actor in (ADMIN, OWNER, OTHER):
+        session.add(User(username=actor.username, role="admin" if actor.is_admin else "member", password_hash="-"))
+    session.commit()
+
+
 @pytest.fixture
 def s(engine):
     with Session(engine) as session:
+        add_people(session)
         yield session
 
 
@@ -46,12 +54,14 @@ def _run_next(s, settings):
 
 
 def test_stop_all_then_start_all_restores_every_aws_family_and_platform(s, aws):
-    (web,) = make_ec2(name="web-1")
-    make_rds()
-    make_asg(sizes=(1, 4, 2))
-    make_ecs(desired=3)
+    (web,) = make_ec2(name="web-1", owner="owner")
+    make_rds(owner="owner")
+    make_asg(sizes=(1, 4, 2), owner="owner")
+    make_ecs(desired=3, owner="owner")
     discovery.run_discovery(session=s, settings=aws)
-    resources.add_resource(session=s, resource_type="app", resource_id="app-1", name="Shop", state="running")
+    resources.add_resource(
+        session=s, resource_type="app", resource_id="app-1", name="Shop", state="running", owner="owner"
+    )
     members = [("ec2_instance", web), ("rds_instance", "orders-db"), ("asg", "workers"), ("ecs_service", "main/api")]
     group = groups.create_group(session=s, actor=OWNER, name="nightly", resources=[*members, ("app", "app-1")])
 
@@ -86,21 +96,27 @@ def test_stop_all_then_start_all_restores_every_aws_family_and_platform(s, aws):
     assert s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar() == "{}"
     shown = power.recent(session=s, actor=OWNER, group_id=group.id)
     assert list(shown["action"]) == ["start", "stop"] and list(shown["status"]) == ["done", "done"]
-    assert shown["summary"].iloc[0] == "5 changed, 0 already running, 0 failed"
+    # no platform URL: the app's start only recorded the desired state, and says so
+    assert shown["summary"].iloc[0] == (
+        "4 changed, 1 desired state recorded (no platform URL), 0 already running, 0 failed"
+    )
     actions = s.execute(select(AuditLog.action).where(AuditLog.action.like("%_all"))).scalars().all()
     assert actions == ["stop_all", "start_all"]
 
 
 def test_one_failure_does_not_stop_the_rest(s, aws):
-    (web,) = make_ec2(name="web-1")
+    (web,) = make_ec2(name="web-1", owner="owner")
     discovery.run_discovery(session=s, settings=aws)
+    resources.add_resource(  # in the inventory, but AWS does not know it
+        session=s, resource_type="ec2_instance", resource_id="i-0000000000000dead", name="gone", owner="owner"
+    )
     group = groups.create_group(
         session=s, actor=OWNER, name="mixed", resources=[("ec2_instance", web), ("ec2_instance", "i-0000000000000dead")]
     )
     power.request(session=s, actor=OWNER, group_id=group.id, action="stop")
     done = _run_next(s, aws)
     assert done.status == "partial"
-    assert done.error == "1 of 2 resources failed"
+    assert done.error == "1 of 2 resources failed or were refused"
     table = power.results(session=s, actor=OWNER, action_id=done.id).set_index("resource_id")
     assert table.loc[web, "after"] == "stopped" and table.loc[web, "error"] == ""
     assert "i-0000000000000dead" in table.loc["i-0000000000000dead", "error"]
@@ -108,8 +124,9 @@ def test_one_failure_does_not_stop_the_rest(s, aws):
 
 
 def test_already_stopped_is_left_alone(s, aws):
-    (web,) = make_ec2(name="web-1")
+    (web,) = make_ec2(name="web-1", owner="owner")
     client("ec2").stop_instances(InstanceIds=[web])
+    discovery.run_discovery(session=s, settings=aws)
     group = groups.create_group(session=s, actor=OWNER, name="idle", resources=[("ec2_instance", web)])
     power.request(session=s, actor=OWNER, group_id=group.id, action="stop")
     done = _run_next(s, aws)
@@ -120,6 +137,7 @@ def test_already_stopped_is_left_alone(s, aws):
         "name": "",
         "before": "stopped",
         "after": "stopped",
+        "outcome": "unchanged",
         "error": "",
     }
 
@@ -130,7 +148,7 @@ def test_already_stopped_is_left_alone(s, aws):
     ids=["admin", "owner", "other member"],
 )
 def test_only_owner_or_admin_may_plan_or_request(s, actor, allowed):
-    resources.add_resource(session=s, resource_type="app", resource_id="a1", name="A")
+    resources.add_resource(session=s, resource_type="app", resource_id="a1", name="A", owner="owner")
     group = groups.create_group(session=s, actor=OWNER, name="g", resources=[("app", "a1")])
     if allowed:
         assert len(power.plan(session=s, actor=actor, group_id=group.id, action="stop")) == 1
@@ -153,6 +171,7 @@ def test_only_owner_or_admin_may_plan_or_request(s, actor, allowed):
     ],
 )
 def test_requests_refused_with_a_reason(s, setup, action, message):
+    resources.add_resource(session=s, resource_type="app", resource_id="a1", name="A", owner="owner")
     group = groups.create_group(session=s, actor=OWNER, name="g")
     if setup != "empty":
         groups.add_resource(session=s, actor=OWNER, group_id=group.id, resource_type="app", resource_id="a1")
@@ -163,7 +182,9 @@ def test_requests_refused_with_a_reason(s, setup, action, message):
 
 
 def test_platform_members_record_desired_state_and_sidecar_claims_once(s):
-    resources.add_resource(session=s, resource_type="workspace", resource_id="w1", name="W", state="running")
+    resources.add_resource(
+        session=s, resource_type="workspace", resource_id="w1", name="W", state="running", owner="owner"
+    )
     group = groups.create_group(session=s, actor=OWNER, name="g", resources=[("workspace", "w1")])
     power.request(session=s, actor=OWNER, group_id=group.id, action="stop")
     row = power.take_next(session=s)
@@ -195,7 +216,10 @@ def test_sidecar_jobs_carry_out_requests_and_discover_only_for_aws(store, moto_e
     from finops.settings import get_settings
 
     with Session(store) as s:
-        resources.add_resource(session=s, resource_type="app", resource_id="a1", name="A", state="running")
+        add_people(s)
+        resources.add_resource(
+            session=s, resource_type="app", resource_id="a1", name="A", state="running", owner="owner"
+        )
         gid = groups.create_group(session=s, actor=OWNER, name="g", resources=[("app", "a1")]).id
         power.request(session=s, actor=OWNER, group_id=gid, action="stop")
     tasks.take_power_actions()
@@ -249,3 +273,59 @@ def test_idle_instances_from_cloudwatch_become_recommendations(s, aws):
     assert list(table["resource_id"]) == [f"ec2_instance:{quiet}"]
     assert table["estimated_monthly_savings"].iloc[0] == round(0.0104 * 730, 2)
     assert "CPU peaked at 4.9 % over 14 days" in table["description"].iloc[0]
+
+
+CRASH = """
+import os, signal, sys
+from finops.data import db, power
+from finops.data.drivers import aws
+from finops.settings import get_settings
+
+when, original = sys.argv[1], aws.AsgDriver.stop
+
+
+def stop(self, ref):  # SIGKILL this process just before, or just after, the AWS call that scales to zero
+    if when == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    original(self, ref)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+aws.AsgDriver.stop = stop
+with db.session() as s:
+    power.execute(session=s, row=power.take_next(session=s), settings=get_settings())
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_sigkill_around_the_scale_to_zero_keeps_the_saved_sizes(engine, aws, moto_env, tmp_path, monkeypatch, when):
+    import os
+    import subprocess
+    import sys
+
+    from finops.jobs import tasks
+    from tests.conftest import ROOT, use_store
+
+    url = engine.url.render_as_string(hide_password=False)
+    with Session(engine) as s:
+        add_people(s)
+        make_asg(sizes=(1, 4, 2), owner="owner")
+        discovery.run_discovery(session=s, settings=aws)
+        gid = groups.create_group(session=s, actor=OWNER, name="batch", resources=[("asg", "workers")]).id
+        power.request(session=s, actor=OWNER, group_id=gid, action="stop")
+    env = {**os.environ, "FINOPS_DATA_DIR": str(tmp_path), "FINOPS_DATABASE_URL": url, "FINOPS_AWS_MAX_ATTEMPTS": "1"}
+    proc = subprocess.run([sys.executable, "-c", CRASH, when], cwd=ROOT, env=env, capture_output=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr.decode()
+    assert _asg_sizes() == ((1, 4, 2) if when == "before" else (0, 0, 0))
+    with Session(engine) as s:  # committed before the AWS call, whatever happened after
+        saved = s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar()
+    assert json.loads(saved) == {"min": 1, "max": 4, "desired": 2}
+
+    use_store(monkeypatch, tmp_path, url=url)
+    assert tasks.close_interrupted() == 1  # what the next sidecar does at start
+    with Session(engine) as s:
+        power.request(session=s, actor=OWNER, group_id=gid, action="start")
+        done = _run_next(s, aws)
+        assert done.status == "done", done.results
+        assert s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar() == "{}"
+    assert _asg_sizes() == (1, 4, 2)

@@ -1,4 +1,4 @@
-"""Refreshes through the sidecar: requests, the store lease, interrupted runs, and the CLI's `refresh`."""
+"""Refreshes through the sidecar: requests, interrupted runs, the CLI's `refresh` (the store lock: test_store_lock)."""
 
 import os
 import shutil
@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from sqlmodel import Session, select
 
 from finops import cli
 from finops.data import queries, requests
-from finops.data.tables import Heartbeat, RefreshRequest, RefreshRun
+from finops.data.tables import RefreshRequest, RefreshRun
 from finops.jobs import tasks
 
 ROOT = Path(__file__).parents[2]
@@ -81,31 +80,6 @@ def test_a_failed_request_says_why_and_keeps_the_data(seeded_store, monkeypatch)
 def store_total_engine(engine) -> tuple:
     with engine.connect() as conn:
         return tuple(conn.exec_driver_sql("SELECT COUNT(*), SUM(unblended_micros) FROM cost_daily").one())
-
-
-def test_the_lease_belongs_to_one_live_sidecar(store):
-    assert tasks.claim() == (True, None)
-    assert tasks.claim() == (True, None)  # renewing is taking again
-    with Session(store) as s:
-        row = s.get(Heartbeat, "sidecar")
-        row.pid, row.host, row.beat_at = 999999, "other-host", datetime.now(UTC)
-        s.add(row)
-        s.commit()
-    held, holder = tasks.claim()
-    assert not held and (holder.host, holder.pid) == ("other-host", 999999)
-    with Session(store) as s:  # the other sidecar stopped beating longer than the lease ago
-        row = s.get(Heartbeat, "sidecar")
-        row.beat_at = datetime.now(UTC) - timedelta(seconds=tasks.lease_seconds() + 1)
-        s.add(row)
-        s.commit()
-    assert tasks.claim() == (True, None)
-    tasks.release()
-    with Session(store) as s:
-        row = s.get(Heartbeat, "sidecar")
-        row.pid, row.host = 999999, "other-host"  # a released lease is free for anyone at once
-        s.add(row)
-        s.commit()
-    assert tasks.claim() == (True, None)
 
 
 def test_runs_and_requests_left_running_are_closed_as_interrupted(store):

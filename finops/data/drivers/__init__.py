@@ -1,9 +1,10 @@
 """Drivers: stop, start and read the state of one resource family (AWS through boto3, the platform's own).
 
-Every driver speaks in normalised states (`running`, `stopped`, `pending`, `stopping`, `unknown`). `stop`
-returns what must be saved to restore the resource later (an Auto Scaling group's min/max/desired, an ECS
-service's desiredCount, nothing for EC2 and RDS); `start` takes that saved dict back. A `stop` of a group or
-service already at 0 returns {}: the caller keeps the values an earlier stop returned instead of overwriting them.
+Every driver speaks in normalised states (`running`, `stopped`, `pending`, `stopping`, `unknown`).
+`capacity` reads what a stop will take away (an Auto Scaling group's min/max/desired, an ECS service's
+desiredCount, nothing for EC2, RDS and the platform): the caller saves it durably *before* calling `stop`, so a
+crash between the two never loses it, and `start` takes that saved dict back. A group or service already at 0
+has nothing to save ({}): the caller keeps the values an earlier stop saved instead of overwriting them.
 """
 
 from collections.abc import Callable
@@ -38,6 +39,10 @@ class ResourceRef:
 class Driver(Protocol):
     def state(self, ref: ResourceRef) -> str:
         """The resource's normalised state (one of STATES)."""
+        ...
+
+    def capacity(self, ref: ResourceRef) -> dict:
+        """What a stop will take away and `start` must restore ({} when nothing); read before `stop`."""
         ...
 
     def stop(self, ref: ResourceRef) -> dict:

@@ -100,6 +100,9 @@ class _AwsDriver:
     def state(self, ref: ResourceRef) -> str:
         raise NotImplementedError
 
+    def capacity(self, ref: ResourceRef) -> dict:  # noqa: ARG002 - EC2 and RDS keep their size when stopped
+        return {}
+
 
 class Ec2Driver(_AwsDriver):
     service = "ec2"
@@ -180,6 +183,11 @@ class AsgDriver(_AwsDriver):
     def state(self, ref: ResourceRef) -> str:
         return RUNNING if self.group(ref).get("DesiredCapacity", 0) > 0 else STOPPED
 
+    def capacity(self, ref: ResourceRef) -> dict:
+        g = self.group(ref)
+        saved = {"min": g["MinSize"], "max": g["MaxSize"], "desired": g["DesiredCapacity"]}
+        return saved if any(saved.values()) else {}
+
     def stop(self, ref: ResourceRef) -> dict:
         g = self.group(ref)
         saved = {"min": g["MinSize"], "max": g["MaxSize"], "desired": g["DesiredCapacity"]}
@@ -241,6 +249,10 @@ class EcsDriver(_AwsDriver):
     def _update(self, ref: ResourceRef, count: int, action: str) -> None:
         cluster, name = split_ecs_id(ref)
         self.call(ref, action, "update_service", cluster=cluster, service=name, desiredCount=count)
+
+    def capacity(self, ref: ResourceRef) -> dict:
+        count = self.service_of(ref).get("desiredCount", 0)
+        return {"desiredCount": count} if count else {}
 
     def stop(self, ref: ResourceRef) -> dict:
         count = self.service_of(ref).get("desiredCount", 0)

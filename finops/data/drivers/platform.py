@@ -28,6 +28,14 @@ class PlatformDriver:
         self.read = read
         self._desired: dict[tuple[str, str], str] = {}
 
+    @property
+    def records_only(self) -> bool:
+        """True without a platform URL: a stop or start only records the desired state, nothing is told."""
+        return not self.url
+
+    def capacity(self, ref: ResourceRef) -> dict:  # noqa: ARG002 - the platform keeps nothing to restore
+        return {}
+
     def state(self, ref: ResourceRef) -> str:
         if self.read is not None:
             return self.read(ref) or UNKNOWN

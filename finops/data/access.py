@@ -1,0 +1,56 @@
+"""Who may do what: the acting user, and the rules every data function applies before it acts.
+
+The rules live here, never only on a page, so the UI, the CLI, a future API and the sidecar (which re-checks a
+request when it carries it out) apply the same ones:
+- an admin may act on every resource and see and change every group;
+- a member may see and change only the groups they own, and may add to a group, stop and start only the
+  resources they own (the inventory's `owner`: typed for platform resources, the owner tag for AWS ones);
+- a resource without an owner is admin-only; a resource that is not in the inventory is refused to everyone.
+"""
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from finops.data.tables import Resource, User
+
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: a username and whether they are an admin."""
+
+    username: str
+    is_admin: bool = False
+
+
+class NotFound(LookupError):
+    """No such object, or none the actor may see."""
+
+
+class Forbidden(PermissionError):
+    """The actor may see the object but not do this to it; the message says why."""
+
+
+def actor_from_store(session: Session, username: str) -> Actor | None:
+    """The user's current rights as the store holds them now (None when the user no longer exists)."""
+    role = session.exec(select(User.role).where(User.username == username)).first()
+    return None if role is None else Actor(username=username, is_admin=role == ADMIN)
+
+
+def refusal(actor: Actor, resource: Resource | None, what: str = "act on") -> str | None:
+    """Why `actor` may not `what` the resource (None when they may)."""
+    if resource is None:
+        return "it is not in the inventory"
+    if actor.is_admin:
+        return None
+    if not resource.owner:
+        return "it has no owner, so only an admin may " + what + " it"
+    if resource.owner != actor.username:
+        return f"it belongs to {resource.owner}"
+    return None
+
+
+def may_act_on(actor: Actor, resource: Resource | None) -> bool:
+    return refusal(actor, resource) is None
