@@ -207,7 +207,7 @@ def cost_report(
     else:
         rows = queries.daily_costs_by(session=session, start=start, end=end, by=dims)
         if grain == "month":
-            rows["month"] = [day.replace(day=1) for day in rows["day"]]
+            rows["month"] = [costs.month_start(day) for day in rows["day"]]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     aggregations = {metric: "sum"} | {label: "max" for label in labels}

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from finops.data import audit
 from finops.data.resources import RESOURCE_TYPES
+from finops.data.search import like_pattern
 from finops.data.tables import Resource, ResourceGroup, ResourceGroupMember, utcnow
 
 STATUSES = ("active", "archived")
@@ -44,11 +45,6 @@ class NotFound(LookupError):
 
 class Forbidden(PermissionError):
     """The actor may see the group but not change it (unused while members see only their own groups)."""
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _contains(session: Session, column, pattern: str):
@@ -150,7 +146,7 @@ def list_groups(
     if status is not None:
         where.append(ResourceGroup.status == status)
     if search.strip():
-        pattern = _like(search.strip())
+        pattern = like_pattern(search.strip())
         where.append(
             or_(_contains(session, ResourceGroup.name, pattern), _contains(session, ResourceGroup.description, pattern))
         )

@@ -18,7 +18,8 @@ from botocore.exceptions import (
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from finops.data import load
+from finops import costs
+from finops.data import aws_errors, load
 from finops.data.sources import aws_ce, aws_ce_extras, demo, resolve_source
 from finops.data.tables import CostDaily, RefreshRun, utcnow
 from finops.settings import Settings
@@ -26,7 +27,6 @@ from finops.settings import Settings
 log = logging.getLogger(__name__)
 
 CENT_MICROS = 10_000
-THROTTLING_CODES = {"ThrottlingException", "LimitExceededException", "Throttling", "TooManyRequestsException"}
 
 
 class RefreshError(RuntimeError):
@@ -45,22 +45,21 @@ def describe_aws_error(exc: BaseException, settings: Settings) -> str:
     if isinstance(exc, EndpointConnectionError):
         return f"cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url', '')}: check the network".strip()
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
-        message = (exc.response.get("Error", {}).get("Message") or "").strip().splitlines()
-        detail = f" ({message[0]})" if message else ""
-        if code in aws_ce.CREDENTIAL_CODES:
+        code, message = aws_errors.error_code(exc), aws_errors.error_message(exc)
+        detail = f" ({message})" if message else ""
+        if code in aws_errors.CREDENTIAL_CODES:
             return f"AWS rejected the credentials: {code}{detail}; renew or replace them"
-        if code in {"AccessDeniedException", "AccessDenied"}:
+        if code in aws_errors.DENIED_CODES:
             return f"AWS denied Cost Explorer access: {code}{detail}; the role needs ce:GetCostAndUsage"
-        if code in THROTTLING_CODES:
+        if code in aws_errors.THROTTLING_CODES:
             return (
                 f"Cost Explorer kept throttling ({code}) after {settings.aws_max_attempts} attempts "
                 f"({settings.aws_retry_mode} retry mode); try again later"
             )
         return f"Cost Explorer error {code}{detail}"
     if isinstance(exc, BotoCoreError):
-        return f"AWS call failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"AWS call failed: {aws_errors.error_message(exc) or type(exc).__name__}"
+    return aws_errors.error_message(exc) or type(exc).__name__
 
 
 def failed_run(session: Session, source: str, start: date | None, end: date | None, message: str) -> RefreshRun:
@@ -166,9 +165,9 @@ def _history_start(session: Session) -> date | None:
 
 def _continue_history(session, settings, ce, names, recorder, today: date, oldest: date) -> None:
     """Load whole months before `oldest`, newest first, down to what Cost Explorer keeps; the cap pauses it."""
-    target = aws_ce.month_start(today, settings.aws_refresh_months_back)
+    target = costs.add_months(today, -settings.aws_refresh_months_back)
     while oldest > target:
-        lo = aws_ce.month_start(oldest - timedelta(days=1))
+        lo = costs.month_start(oldest - timedelta(days=1))
         try:
             rows = aws_ce.fetch_costs(ce, lo, oldest, recorder=recorder, account_names=names)
         except aws_ce.BudgetExceeded:

@@ -15,6 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from finops.costs import add_months, month_start
+from finops.data.aws_errors import CREDENTIAL_CODES, DENIED_CODES, error_code
 from finops.data.sources import CONTRACT_COLUMNS
 from finops.data.tables import CeApiCall, utcnow
 from finops.money import amount_to_micros
@@ -29,12 +31,7 @@ CE_REGION = "us-east-1"  # Cost Explorer's one endpoint
 METRICS = ["UnblendedCost", "AmortizedCost"]
 GROUP_BY = [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]
 DEFAULT_GROUP_KEYS = ("SERVICE", "LINKED_ACCOUNT")
-ORG_DENIED = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "AWSOrganizationsNotInUseException",
-    "UnauthorizedOperation",
-}
+ORG_DENIED = DENIED_CODES | {"AWSOrganizationsNotInUseException"}
 
 
 class BudgetExceeded(RuntimeError):
@@ -129,12 +126,6 @@ def _retries(meta_holder: dict | None) -> int:
     return int(meta.get("RetryAttempts") or 0)
 
 
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
-
-
 class Recorder:
     """Records every Cost Explorer request in `ce_api_call` and enforces the daily cap before sending one.
 
@@ -184,7 +175,7 @@ class Recorder:
             response = send(**params)
         except (ClientError, BotoCoreError) as exc:
             holder = exc.response if isinstance(exc, ClientError) else None
-            self._write(operation, page, status="error", error_code=_error_code(exc), retries=_retries(holder))
+            self._write(operation, page, status="error", error_code=error_code(exc), retries=_retries(holder))
             raise
         self._write(operation, page, status="ok", error_code=None, retries=_retries(response))
         return response
@@ -261,7 +252,7 @@ def account_names(org_client) -> dict[str, str]:
             for account in page.get("Accounts", []):
                 names[account["Id"]] = account.get("Name") or account["Id"]
     except ClientError as exc:
-        code = _error_code(exc)
+        code = error_code(exc)
         if code in ORG_DENIED:
             log.info("AWS Organizations not readable (%s): accounts are shown by id", code)
             return {}
@@ -272,23 +263,7 @@ def account_names(org_client) -> dict[str, str]:
     return names
 
 
-CREDENTIAL_CODES = {
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "RequestExpired",
-}
-
-
 # --- windows and clients -------------------------------------------------------------------------
-
-
-def month_start(day: date, months_back: int = 0) -> date:
-    index = day.year * 12 + day.month - 1 - months_back
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def refresh_window(
@@ -303,12 +278,12 @@ def refresh_window(
     """
     end = today
     if not has_data:
-        return month_start(today, settings.aws_refresh_months_back), end
-    start = month_start(today, 1 if today.day <= settings.aws_grace_days else 0)
+        return add_months(today, -settings.aws_refresh_months_back), end
+    start = add_months(today, -1 if today.day <= settings.aws_grace_days else 0)
     if start >= end:  # the 1st with no grace days: close the previous month at least
         start = month_start(today - timedelta(days=1))
     if last_loaded is not None and last_loaded < start:
-        start = max(month_start(last_loaded), month_start(today, settings.aws_refresh_months_back))
+        start = max(month_start(last_loaded), add_months(today, -settings.aws_refresh_months_back))
     return start, end
 
 

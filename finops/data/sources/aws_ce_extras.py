@@ -41,7 +41,9 @@ from botocore.exceptions import ClientError
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from finops.data.sources.aws_ce import BudgetExceeded, Recorder, _error_code, month_start
+from finops.costs import add_months
+from finops.data.aws_errors import DENIED_CODES, describe, error_code
+from finops.data.sources.aws_ce import BudgetExceeded, Recorder
 from finops.data.tables import Anomaly, AwsForecast, CeFeature, Recommendation
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,6 @@ RIGHTSIZING = "GetRightsizingRecommendation"
 SAVINGS_PLANS = "GetSavingsPlansPurchaseRecommendation"
 OPERATIONS = (FORECAST, ANOMALIES, RIGHTSIZING, SAVINGS_PLANS)
 
-DENIED_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
 FORECAST_METRIC = "unblended_cost"
 FORECAST_LEVEL = 80
 FORECAST_MONTHS_AHEAD = 3
@@ -104,7 +105,7 @@ def _day(value) -> date | None:
 
 def forecast_window(today: date) -> tuple[date, date]:
     """[today, first day of the month three months ahead)."""
-    return today, month_start(today, -FORECAST_MONTHS_AHEAD)
+    return today, add_months(today, FORECAST_MONTHS_AHEAD)
 
 
 def parse_forecast(response: dict) -> list[dict]:
@@ -233,7 +234,7 @@ def fetch_forecast(ce, recorder: Recorder, today: date) -> list[dict]:
     try:
         response = recorder.call(FORECAST, 1, ce.get_cost_forecast, **params)
     except ClientError as exc:
-        if _error_code(exc) == "DataUnavailableException":
+        if error_code(exc) == "DataUnavailableException":
             raise NoForecast from exc
         raise
     return parse_forecast(response)
@@ -348,15 +349,6 @@ def _utc_day(moment: datetime | None) -> date | None:
     return moment.date()  # naive datetimes (SQLite) are UTC
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        message = (error.get("Message") or "").strip().splitlines()
-        return f"{_error_code(exc)}: {message[0]}" if message else _error_code(exc)
-    text = str(exc).splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text and text[0] else type(exc).__name__
-
-
 # --- entry point ---------------------------------------------------------------------------------
 
 
@@ -416,13 +408,13 @@ def run_extras(
             capped = message
         except ClientError as exc:
             session.rollback()
-            if _error_code(exc) in DENIED_CODES:
+            if error_code(exc) in DENIED_CODES:
                 status, message = "not_permitted", f"not permitted: the role needs ce:{operation}"
             else:
-                status, message = "error", _describe(exc)
+                status, message = "error", describe(exc)
         except Exception as exc:  # noqa: BLE001  (BotoCoreError, bad data...: an extra never fails the refresh)
             session.rollback()
-            status, message = "error", _describe(exc)
+            status, message = "error", describe(exc)
         _record(session, operation, status, message, now())
         outcomes[operation] = status
         if status != "ok":
