@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
 from finops import reports
-from finops.data import db, load, queries, requests, resources, users
+from finops.data import db, load, queries, refresh_requests, resources, users
 from finops.data.db import StoreUnavailable
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import demo, resolve_source
@@ -325,7 +325,7 @@ def run_refresh_command(args) -> int:
     settings = get_settings()
     with db.session() as s:
         if not args.wait:
-            request, created = requests.request_refresh(session=s, requested_by="cli", backfill=args.backfill)
+            request, created = refresh_requests.request_refresh(session=s, requested_by="cli", backfill=args.backfill)
             state = "requested" if created else "already requested"
             print(f"refresh {state} (request {request.id}): the sidecar picks it up within seconds")
             return 0

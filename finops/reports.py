@@ -11,7 +11,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import queries, requests
+from finops.data import queries, refresh_requests
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Status:
 def status(*, session: Session) -> Status:
     last, ok = queries.latest_runs(session=session)
     first_day, last_day = queries.coverage(session=session)
-    request = requests.open_request(session=session)
+    request = refresh_requests.open_request(session=session)
     beat = queries.heartbeat(session=session)
     return Status(
         version=queries.data_version(session=session),
