@@ -66,7 +66,7 @@ def grouping(text: str) -> tuple[str, ...]:
 
 def interval_level(text: str) -> int:
     """argparse type: a prediction interval level, 51-99 (%)."""
-    from finops.models.forecast import check_interval
+    from finops.models.forecaster import check_interval
 
     try:
         return check_interval(text)

@@ -243,7 +243,7 @@ def forecast_series(*, session: Session) -> pd.DataFrame:
 def forecast_view(*, session: Session, series: str, level: int, history_days: int = 180) -> ForecastView:
     """The newest successful run's forecast of `series` with its band at `level` % (51-99) and its history."""
     from finops.data import forecasts
-    from finops.models.forecast import check_interval, rescale_interval
+    from finops.models.forecaster import check_interval, rescale_interval
 
     level = check_interval(level)
     run = forecasts.latest_run(session=session)

@@ -52,7 +52,7 @@ def _overlaps(row: Anomaly, start: date, end: date) -> bool:
 
 def run_detection(*, session: Session, settings: Any) -> dict:
     """Detect anomalies per service and per account on the stored daily costs and save them; returns counts."""
-    from finops.models import anomalies as model
+    from finops.models import anomaly_detector as model
 
     first, last = queries.coverage(session=session)
     if first is None:

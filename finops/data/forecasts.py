@@ -68,9 +68,9 @@ def run_forecasts(
     *, session: Session, settings: Any, refresh_run_id: int | None = None, interval: int | None = None
 ) -> ForecastRun:
     """Forecast every series and store the run (status ok, or failed with the reason); never raises for data."""
-    from finops.models import forecast
+    from finops.models import forecaster
 
-    level = forecast.check_interval(interval if interval is not None else settings.forecast_interval)
+    level = forecaster.check_interval(interval if interval is not None else settings.forecast_interval)
     run = ForecastRun(
         refresh_run_id=refresh_run_id,
         interval_level=level / 100,
@@ -81,7 +81,7 @@ def run_forecasts(
     session.commit()
     try:
         frames = history_frames(session=session, top_n=settings.forecast_top_n)
-        results = forecast.forecast_many(
+        results = forecaster.forecast_many(
             frames,
             horizon_days=settings.forecast_horizon_days,
             interval=level,

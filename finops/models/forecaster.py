@@ -62,7 +62,7 @@ def _quiet_logging() -> None:
 
 @cache
 def _prophet():
-    # imported here so that `import finops.models.forecast` stays cheap (prophet takes about 1 s)
+    # imported here so that `import finops.models.forecaster` stays cheap (prophet takes about 1 s)
     _quiet_logging()
     from prophet import Prophet
 
