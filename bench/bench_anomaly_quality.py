@@ -19,7 +19,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import quality_series  # noqa: E402
 
-from finops.models import anomaly_detector  # noqa: E402
+from finops.models import anomaly_breakdown, anomaly_detector  # noqa: E402
 
 TARGET_F1 = 0.9
 TARGET_FP_PER_SERIES_YEAR = 1.0
@@ -131,7 +131,7 @@ def main() -> None:
 
     frame = org_frame()
     t0 = time.perf_counter()
-    found = anomaly_detector.detect_costs(frame)
+    found = anomaly_breakdown.detect_costs(frame)
     seconds = time.perf_counter() - t0
     print(
         f"detect_costs on 40 accounts x 120 services x 400 days ({len(frame):,} rows): {seconds:.2f} s, "

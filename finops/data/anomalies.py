@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from finops.data import queries
+from finops.data import forecasts, queries
 from finops.data.tables import Anomaly, utcnow
+from finops.models import anomaly_breakdown
 
 FEEDBACK = ("confirmed", "false_positive", "planned")
 FEEDBACK_LABELS = {"confirmed": "Confirmed", "false_positive": "False positive", "planned": "Planned activity"}
@@ -52,8 +53,6 @@ def _overlaps(row: Anomaly, start: date, end: date) -> bool:
 
 def run_detection(*, session: Session, settings: Any) -> dict:
     """Detect anomalies per service and per account on the stored daily costs and save them; returns counts."""
-    from finops.models import anomaly_detector as model
-
     first, last = queries.coverage(session=session)
     if first is None:
         return {"detected": 0, "new": 0, "updated": 0, "dropped": 0}
@@ -61,7 +60,7 @@ def run_detection(*, session: Session, settings: Any) -> dict:
     start = max(first, end - timedelta(days=SCAN_DAYS))
     since = start + timedelta(days=WARMUP_DAYS) if start > first else first
     daily = queries.daily_costs_by(session=session, start=start, end=end, by=["service", "account"])
-    found = model.detect_costs(
+    found = anomaly_breakdown.detect_costs(
         daily[["day", "account_id", "service", "unblended_cost"]],
         since=since,
         min_impact=settings.anomaly_min_impact,
@@ -202,8 +201,6 @@ def set_feedback(*, session: Session, anomaly_id: int, feedback: str | None, act
 
 def series_around(*, session: Session, anomaly_id: int, pad_days: int = 45) -> tuple[pd.DataFrame, Anomaly]:
     """The anomaly's own daily series (`ds, y`) from `pad_days` before its start to `pad_days` after its end."""
-    from finops.data import forecasts
-
     row = session.get(Anomaly, int(anomaly_id))
     if row is None:
         raise AnomalyError(f"no anomaly {anomaly_id}")

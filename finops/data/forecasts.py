@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from finops.data import queries
 from finops.data.tables import AwsForecast, ForecastPoint, ForecastRun, ForecastSeries, utcnow
+from finops.models import forecast_batch, forecaster
 
 log = logging.getLogger(__name__)
 TOTAL = "total"
@@ -68,8 +69,6 @@ def run_forecasts(
     *, session: Session, settings: Any, refresh_run_id: int | None = None, interval: int | None = None
 ) -> ForecastRun:
     """Forecast every series and store the run (status ok, or failed with the reason); never raises for data."""
-    from finops.models import forecaster
-
     level = forecaster.check_interval(interval if interval is not None else settings.forecast_interval)
     run = ForecastRun(
         refresh_run_id=refresh_run_id,
@@ -81,7 +80,7 @@ def run_forecasts(
     session.commit()
     try:
         frames = history_frames(session=session, top_n=settings.forecast_top_n)
-        results = forecaster.forecast_many(
+        results = forecast_batch.forecast_many(
             frames,
             horizon_days=settings.forecast_horizon_days,
             interval=level,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finops.models import anomaly_detector
+from finops.models import anomaly_breakdown, anomaly_detector
 
 START = date(2025, 1, 6)  # a Monday
 WEEK = (100.0, 100.0, 100.0, 100.0, 100.0, 60.0, 60.0)  # Monday .. Sunday: weekends are cheaper
@@ -213,8 +213,8 @@ def org(days: int = 130) -> pd.DataFrame:
 
 
 def test_detect_costs_finds_the_rise_by_service_and_by_account_with_contributors():
-    found = anomaly_detector.detect_costs(org())
-    assert list(found.columns) == anomaly_detector.COST_COLUMNS
+    found = anomaly_breakdown.detect_costs(org())
+    assert list(found.columns) == anomaly_breakdown.COST_COLUMNS
     got = {(r.dimension, r.service, r.account_id): r for r in found.itertuples()}
     assert set(got) == {("service", "AmazonEC2", ""), ("account", "", "222")}
     ec2, account = got["service", "AmazonEC2", ""], got["account", "", "222"]
@@ -239,7 +239,7 @@ def test_detect_costs_finds_the_rise_by_service_and_by_account_with_contributors
     ],
 )
 def test_detect_costs_since_and_dimensions(since, dimensions, count):
-    assert len(anomaly_detector.detect_costs(org(), since=since, dimensions=dimensions)) == count
+    assert len(anomaly_breakdown.detect_costs(org(), since=since, dimensions=dimensions)) == count
 
 
 @pytest.mark.parametrize(
@@ -253,8 +253,8 @@ def test_detect_costs_since_and_dimensions(since, dimensions, count):
     ],
 )
 def test_detect_costs_bad_input(frame):
-    found = anomaly_detector.detect_costs(frame)
-    assert found.empty and list(found.columns) == anomaly_detector.COST_COLUMNS
+    found = anomaly_breakdown.detect_costs(frame)
+    assert found.empty and list(found.columns) == anomaly_breakdown.COST_COLUMNS
 
 
 def test_detect_costs_warns_about_series_it_cannot_score(caplog):
@@ -262,13 +262,13 @@ def test_detect_costs_warns_about_series_it_cannot_score(caplog):
         [(day(i), "333", "AWSLambda", 5.0) for i in range(127, 130)],
         columns=["day", "account_id", "service", "unblended_cost"],
     )
-    with caplog.at_level(logging.WARNING, logger=anomaly_detector.__name__):
-        found = anomaly_detector.detect_costs(pd.concat([org(), young], ignore_index=True))
+    with caplog.at_level(logging.WARNING, logger=anomaly_breakdown.__name__):
+        found = anomaly_breakdown.detect_costs(pd.concat([org(), young], ignore_index=True))
     assert "AWSLambda" in caplog.text and "not scored" in caplog.text
     assert len(found) == 2  # the other series are still scored
 
 
 def test_detect_costs_names_are_text():
     frame = org().assign(account_id=lambda f: f["account_id"].astype(int))
-    found = anomaly_detector.detect_costs(frame, dimensions=("account",))
+    found = anomaly_breakdown.detect_costs(frame, dimensions=("account",))
     assert found["account_id"].tolist() == ["222"] and found["external_id"].iloc[0].startswith("account:222:")

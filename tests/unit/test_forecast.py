@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finops.models import forecaster
+from finops.models import forecast_backtest, forecast_batch, forecaster
 from finops.models.forecaster import SeriesSkipped
 
 # Prophet 1.5 itself calls DataFrame.drop(inplace=True), which pandas 3 deprecates
@@ -48,7 +48,7 @@ def test_check_interval_refuses_with_a_message(level):
 
 def test_bad_interval_is_a_caller_error_not_a_skipped_series():
     with pytest.raises(ValueError, match="between 51 and 99"):
-        forecaster.forecast_many({"a": synthetic(30)}, interval=100, workers=1)
+        forecast_batch.forecast_many({"a": synthetic(30)}, interval=100, workers=1)
 
 
 @pytest.mark.parametrize(
@@ -103,27 +103,27 @@ def test_rescale_interval_refuses_bad_levels():
     ],
 )
 def test_mape(actual, predicted, expected):
-    got = forecaster.mape(actual, predicted)
+    got = forecast_backtest.mape(actual, predicted)
     assert got == (pytest.approx(expected) if expected is not None else None)
 
 
 def test_seasonal_naive_is_the_mean_of_the_same_weekday_over_the_last_4_weeks():
     # day i (0 = Monday) costs i + 1; the last 4 weeks are days 7..34, so weekday j averages j + 8 + 10.5
-    out = forecaster.seasonal_naive(history(np.arange(1, 36)), horizon_days=9)
+    out = forecast_backtest.seasonal_naive(history(np.arange(1, 36)), horizon_days=9)
     assert list(out.columns) == ["ds", "yhat"]
     assert out["ds"].tolist() == list(pd.date_range(MONDAY + pd.Timedelta(days=35), periods=9, freq="D"))
     assert out["yhat"].tolist() == [18.5, 19.5, 20.5, 21.5, 22.5, 23.5, 24.5, 18.5, 19.5]
 
 
 def test_seasonal_naive_fills_unseen_weekdays_with_the_overall_mean():
-    out = forecaster.seasonal_naive(history([3.0, 6.0, 9.0]), horizon_days=7)  # Monday..Wednesday only
+    out = forecast_backtest.seasonal_naive(history([3.0, 6.0, 9.0]), horizon_days=7)  # Monday..Wednesday only
     assert out["yhat"].tolist() == [6.0, 6.0, 6.0, 6.0, 3.0, 6.0, 9.0]
 
 
 def test_gaps_are_zero_cost_days():
     full = synthetic(28)
     weekdays_only = full[full["ds"].dt.day_of_week < 5]
-    out = forecaster.seasonal_naive(weekdays_only, horizon_days=7)
+    out = forecast_backtest.seasonal_naive(weekdays_only, horizon_days=7)
     weekend = out["ds"].dt.day_of_week >= 5
     assert out.loc[weekend, "yhat"].tolist() == [0.0, 0.0]
     assert (out.loc[~weekend, "yhat"] > 0).all()
@@ -140,20 +140,20 @@ def test_gaps_are_zero_cost_days():
     ],
 )
 def test_backtest_naive(values, expected):
-    got = forecaster.backtest_mape(history(values), method="naive")
+    got = forecast_backtest.backtest_mape(history(values), method="naive")
     assert got == (pytest.approx(expected) if expected is not None else None)
 
 
 def test_backtest_pools_the_days_of_every_origin():
     # origins at day 30, 60 and 90: the baseline is exact except across the jump at day 90
     values = [100.0] * 90 + [150.0] * 30
-    assert forecaster.backtest_mape(history(values), method="naive") == pytest.approx((30 * (1 / 3)) / 90)
-    assert forecaster.backtest_mape(history(values), method="naive", origins=1) == pytest.approx(1 / 3)
+    assert forecast_backtest.backtest_mape(history(values), method="naive") == pytest.approx((30 * (1 / 3)) / 90)
+    assert forecast_backtest.backtest_mape(history(values), method="naive", origins=1) == pytest.approx(1 / 3)
 
 
 def test_backtest_refuses_an_unknown_method():
     with pytest.raises(ValueError, match="method"):
-        forecaster.backtest_mape(synthetic(60), method="arima")
+        forecast_backtest.backtest_mape(synthetic(60), method="arima")
 
 
 # --- what cannot be forecast ---------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def test_backtest_refuses_an_unknown_method():
 def test_skip_reasons(frame, reason):
     with pytest.raises(SeriesSkipped, match="^" + re.escape(reason)):
         forecaster.fit_forecast(frame)
-    result = forecaster.forecast_many({"s": frame}, workers=1)["s"]
+    result = forecast_batch.forecast_many({"s": frame}, workers=1)["s"]
     assert result.skipped.startswith(reason)
     assert result.forecast is None and result.mape is None
 
@@ -268,7 +268,7 @@ def test_interval_coverage_on_known_noise(level):
     out = forecaster.fit_forecast(past, horizon_days=90, interval=level)
     inside = (future["y"].to_numpy() >= out["yhat_lower"]) & (future["y"].to_numpy() <= out["yhat_upper"])
     assert abs(inside.mean() - level / 100) <= 0.12
-    assert forecaster.mape(future["y"], out["yhat"]) < 0.1
+    assert forecast_backtest.mape(future["y"], out["yhat"]) < 0.1
 
 
 @pytest.mark.slow
@@ -285,7 +285,7 @@ def test_forecast_follows_the_weekly_pattern_and_gaps_as_zero():
 )
 def test_leading_zeros_are_trimmed_and_short_histories_are_low_confidence(leading_zeros, days, low_confidence):
     frame = history(np.r_[np.zeros(leading_zeros), synthetic(days)["y"]])
-    result = forecaster.forecast_many({"new": frame}, horizon_days=10, backtest=False, workers=1)["new"]
+    result = forecast_batch.forecast_many({"new": frame}, horizon_days=10, backtest=False, workers=1)["new"]
     assert result.skipped is None and len(result.forecast) == 10
     assert result.history_days == days
     assert result.low_confidence is low_confidence
@@ -301,8 +301,8 @@ def test_forecast_many_in_spawned_workers_skips_bad_series_and_keeps_the_rest(ca
         "empty": pd.DataFrame({"ds": [], "y": []}),
         "nan": history([math.nan] * 20),
     }
-    with caplog.at_level(logging.WARNING, logger="finops.models.forecaster"):
-        results = forecaster.forecast_many(batch, horizon_days=30, interval=90, backtest=True, workers=2)
+    with caplog.at_level(logging.WARNING, logger="finops.models.forecast_batch"):
+        results = forecast_batch.forecast_many(batch, horizon_days=30, interval=90, backtest=True, workers=2)
     assert list(results) == list(batch)
     assert {name for name, r in results.items() if r.skipped is None} == {"good", "credits"}
     good = results["good"]
