@@ -1,6 +1,10 @@
 """Anomalies in the store: our detector's results saved without losing feedback, AWS's beside them, and
 the feedback people give (confirmed / false positive / planned activity).
 
+AWS's (GetAnomalies, fetched by `sources.aws_ce_anomalies`) are upserted by their AnomalyId. A row's
+`feedback` is ours: a re-fetch never overwrites it (AWS's own Feedback fills it only on a new row), and
+anomalies that age out of AWS's 90 days are kept.
+
 Detection is causal (a day's expectation uses only earlier days), so re-running it gives the same anomalies
 for past days; a re-detected anomaly that overlaps a stored one of the same service or account updates that
 row (keeping its feedback) even if its first day moved. Stored anomalies that are no longer detected and have
@@ -8,7 +12,7 @@ no feedback are dropped (the data was restated); those with feedback stay.
 """
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -111,6 +115,25 @@ def save_detected(*, session: Session, found: pd.DataFrame, since: date) -> dict
         session.execute(delete(Anomaly).where(Anomaly.id.in_(gone)))
     session.commit()
     return {"detected": len(found), "new": new, "updated": updated, "dropped": len(gone)}
+
+
+def store_aws_anomalies(session: Session, rows: list[dict], now: datetime) -> None:
+    """Upsert AWS's anomalies by AnomalyId (see the module docstring for feedback)."""
+    ids = [r["external_id"] for r in rows]
+    stored = select(Anomaly).where(Anomaly.source == "aws", Anomaly.external_id.in_(ids))
+    existing = {a.external_id: a for a in session.execute(stored).scalars().all()} if ids else {}
+    for row in rows:
+        fields = dict(row)
+        aws_feedback = fields.pop("aws_feedback", None)
+        anomaly = existing.get(fields["external_id"])
+        if anomaly is None:
+            anomaly = Anomaly(source="aws", detected_at=now, feedback=aws_feedback, **fields)
+            existing[fields["external_id"]] = anomaly
+            session.add(anomaly)
+        else:  # feedback is ours: never touched on a re-fetch
+            for name, value in fields.items():
+                setattr(anomaly, name, value)
+    session.commit()
 
 
 def list_anomalies(

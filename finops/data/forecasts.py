@@ -1,12 +1,14 @@
-"""Our forecasts in the store: which series the sidecar forecasts, saving a run, and what pages and CLI read.
+"""Forecasts in the store: ours (which series the sidecar forecasts, saving a run) and AWS's, and what pages
+and CLI read.
 
 Series are named "total", "service:NAME" (the top N services by spend over the last 90 days) and
 "account:ID" (every account). A run stores each series' forecast points (`forecast_point`) and its back-test
-error beside the seasonal-naive one, or the reason it was skipped (`forecast_series`).
+error beside the seasonal-naive one, or the reason it was skipped (`forecast_series`). AWS's own forecast
+(GetCostForecast, fetched by `sources.aws_ce_forecast`) is kept beside ours in `aws_forecast`.
 """
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -171,6 +173,14 @@ def history(*, session: Session, series: str, start: date, end: date, metric: st
         return pd.DataFrame({"ds": days, "y": 0.0})
     y = daily.groupby(pd.to_datetime(daily["day"]))[metric].sum()
     return pd.DataFrame({"ds": days, "y": y.reindex(days, fill_value=0.0).to_numpy()})
+
+
+def store_aws_forecast(session: Session, metric: str, rows: list[dict], now: datetime) -> None:
+    """Replace AWS's forecast of `metric` with `rows` (none: an older forecast no longer stands)."""
+    session.execute(delete(AwsForecast).where(AwsForecast.metric == metric))
+    for row in rows:
+        session.add(AwsForecast(fetched_at=now, metric=metric, **row))
+    session.commit()
 
 
 def aws_forecast(*, session: Session) -> pd.DataFrame:

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import aws_errors, load
-from finops.data.sources import aws_ce, aws_ce_extras, demo, resolve_source
+from finops.data import aws_errors, ce_features, load
+from finops.data.sources import aws_ce, demo, resolve_source
 from finops.data.tables import CostDaily, RefreshRun, utcnow
 from finops.settings import Settings
 
@@ -236,7 +236,7 @@ def _unchanged_run(session: Session, start: date, end: date) -> RefreshRun:
 def _run_extras(session: Session, ce, recorder: aws_ce.Recorder, today: date) -> None:
     """The once-a-day Cost Explorer extras; whatever happens there is logged, never raised."""
     try:
-        outcomes = aws_ce_extras.run_extras(session, ce, recorder, today=today)
+        outcomes = ce_features.run_extras(session, ce, recorder, today=today)
     except Exception:  # noqa: BLE001  (run_extras does not raise; this is the last guard)
         session.rollback()
         log.exception("Cost Explorer extras failed")

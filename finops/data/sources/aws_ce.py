@@ -41,6 +41,33 @@ class BudgetExceeded(RuntimeError):
 # --- parsing (pure) ------------------------------------------------------------------------------
 
 
+def decimal_of(value) -> Decimal | None:
+    """Cost Explorer's amount (text or number) as an exact Decimal; None when missing or unreadable."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def float_of(value) -> float | None:
+    """Cost Explorer's amount as a float; None when missing or unreadable."""
+    parsed = decimal_of(value)
+    return None if parsed is None else float(parsed)
+
+
+def day_of(value) -> date | None:
+    """The day of a Cost Explorer date or timestamp ("2026-10-11" or "2026-10-11T00:00:00Z"); None if unreadable."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
 def _amount(metrics: dict, name: str) -> tuple[Decimal, str | None]:
     """A metric's exact amount and unit; a missing or unreadable metric counts 0."""
     metric = metrics.get(name) if isinstance(metrics, dict) else None
@@ -214,6 +241,19 @@ def fetch_costs(
         page += 1
     parts = [parse_results(rbt, account_names=names, group_keys=keys) for rbt, keys in frames]
     return pd.concat(parts, ignore_index=True) if parts else parse_results([], account_names=names)
+
+
+def pages(recorder: Recorder, operation: str, send: Callable[..., dict], params: dict) -> list[dict]:
+    """Every page of a NextPageToken-paginated Cost Explorer call."""
+    pages, page, token = [], 1, None
+    while True:
+        request = dict(params, NextPageToken=token) if token else params
+        response = recorder.call(operation, page, send, **request)
+        pages.append(response)
+        token = response.get("NextPageToken")
+        if not token:
+            return pages
+        page += 1
 
 
 def fetch_daily_totals(client, start: date, end: date, *, recorder: Recorder) -> dict[date, tuple[int, int]]:
