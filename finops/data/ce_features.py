@@ -6,8 +6,9 @@
 - AccessDenied (AccessDeniedException, AccessDenied, UnauthorizedOperation) records status `not_permitted`
   with "not permitted: the role needs ce:<Operation>", any other AWS error records status `error`; the
   other operations still run;
-- every request goes through the refresh's `Recorder` (counted, USD 0.01, refused past the daily cap); the
-  cap stops the remaining operations, each recorded as `error` with the cap's message;
+- every request passes the refresh's `ce_calls.Recorder`, which watches the client (counted, USD 0.01,
+  refused past the daily cap); the cap stops the remaining operations, each recorded as `error` with the
+  cap's message;
 - a response is stored only once every page of it arrived (no half-replaced data).
 
 The sources (`sources.aws_ce_forecast`, `aws_ce_anomalies`, `aws_ce_recommendations`) fetch and parse; the
@@ -26,8 +27,8 @@ from sqlmodel import Session
 
 from finops.data import anomalies, forecasts, recommendations
 from finops.data.aws_errors import DENIED_CODES, describe, error_code
+from finops.data.ce_calls import BudgetExceeded, Recorder
 from finops.data.sources import aws_ce_anomalies, aws_ce_forecast, aws_ce_recommendations
-from finops.data.sources.aws_ce import BudgetExceeded, Recorder
 from finops.data.tables import CeFeature
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,12 @@ SAVINGS_PLANS = aws_ce_recommendations.SAVINGS_PLANS
 OPERATIONS = (FORECAST, ANOMALIES, RIGHTSIZING, SAVINGS_PLANS)
 
 
-def _steps(session: Session, ce, recorder: Recorder, today: date, now: Callable[[], datetime]):
+def _steps(session: Session, ce, today: date, now: Callable[[], datetime]):
     """(operation, step) pairs; a step fetches and stores one feature and returns a message or None."""
 
     def forecast() -> str | None:
         try:
-            rows = aws_ce_forecast.fetch_forecast(ce, recorder, today)
+            rows = aws_ce_forecast.fetch_forecast(ce, today)
         except aws_ce_forecast.NoForecast:
             forecasts.store_aws_forecast(session, aws_ce_forecast.METRIC, [], now())  # an older one no longer stands
             return "no forecast: not enough history"
@@ -52,14 +53,14 @@ def _steps(session: Session, ce, recorder: Recorder, today: date, now: Callable[
         return None
 
     def found() -> None:
-        anomalies.store_aws_anomalies(session, aws_ce_anomalies.fetch_anomalies(ce, recorder, today), now())
+        anomalies.store_aws_anomalies(session, aws_ce_anomalies.fetch_anomalies(ce, today), now())
 
     def rightsizing() -> None:
-        rows = aws_ce_recommendations.fetch_rightsizing(ce, recorder)
+        rows = aws_ce_recommendations.fetch_rightsizing(ce)
         recommendations.store_recommendations(session, aws_ce_recommendations.RIGHTSIZING_SOURCE, rows, now())
 
     def savings_plans() -> None:
-        rows = aws_ce_recommendations.fetch_savings_plans(ce, recorder)
+        rows = aws_ce_recommendations.fetch_savings_plans(ce)
         recommendations.store_recommendations(session, aws_ce_recommendations.SAVINGS_PLANS_SOURCE, rows, now())
 
     return [(FORECAST, forecast), (ANOMALIES, found), (RIGHTSIZING, rightsizing), (SAVINGS_PLANS, savings_plans)]
@@ -105,16 +106,18 @@ def run_extras(session: Session, ce, recorder: Recorder, *, today: date, force: 
     """Run each extra Cost Explorer call not yet attempted today (UTC); returns operation -> outcome.
 
     Outcomes: "ok", "not_permitted", "error" (the `ce_feature` row has the message) or "skipped" (already
-    attempted today). Attempt times come from `recorder.now` and are compared with `today`.
+    attempted today). `recorder` watches `ce` from here on. Attempt times come from `recorder.now` and are
+    compared with `today`.
     """
 
     def now() -> datetime:  # aware UTC (sqlmodel's datetime columns refuse naive values)
         moment = recorder.now()
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
+    recorder.watch(ce)
     outcomes: dict[str, str] = {}
     capped: str | None = None
-    for operation, step in _steps(session, ce, recorder, today, now):
+    for operation, step in _steps(session, ce, today, now):
         feature = session.get(CeFeature, operation)
         if not force and feature is not None and _utc_day(feature.last_attempt_at) == today:
             outcomes[operation] = "skipped"

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from finops import costs
 from finops.data import aws_errors, ce_features, load
+from finops.data.ce_calls import BudgetExceeded, Recorder
 from finops.data.sources import aws_ce, demo, resolve_source
 from finops.data.tables import CostDaily, RefreshRun, utcnow
 from finops.settings import Settings
@@ -35,7 +36,7 @@ class RefreshError(RuntimeError):
 
 def describe_aws_error(exc: BaseException, settings: Settings) -> str:
     """One line saying what went wrong talking to AWS and what to do about it."""
-    if isinstance(exc, aws_ce.BudgetExceeded):
+    if isinstance(exc, BudgetExceeded):
         return str(exc)
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return (
@@ -121,12 +122,13 @@ def refresh_aws(
     """
     last = None if backfill else _last_loaded(session, aws_ce.SOURCE)
     start, end = aws_ce.refresh_window(today, has_data=True, settings=settings, last_loaded=last)
-    recorder = aws_ce.Recorder(session, settings.aws_max_requests_per_day)
+    recorder = Recorder(session, settings.aws_max_requests_per_day)
     try:
         ce, org = clients or aws_ce.make_clients(settings)
+        recorder.watch(ce)  # from here on every Cost Explorer request is counted, capped and recorded
         names = aws_ce.account_names(org)
         run = _refresh_window(session, settings, ce, names, recorder, start, end, probe=last is not None)
-    except (BotoCoreError, ClientError, aws_ce.BudgetExceeded) as exc:
+    except (BotoCoreError, ClientError, BudgetExceeded) as exc:
         message = describe_aws_error(exc, settings)
         run = failed_run(session, aws_ce.SOURCE, start, end, message)
         recorder.attach(run.id)
@@ -144,13 +146,13 @@ def refresh_aws(
 def _refresh_window(session, settings, ce, names, recorder, start: date, end: date, *, probe: bool) -> RefreshRun:
     """Pull `[start, end)` (narrowed by the change probe when `probe`) and replace it; returns the run."""
     if probe and settings.aws_change_probe:
-        changed = _changed_days(session, ce, start, end, recorder)
+        changed = _changed_days(session, ce, start, end)
         if changed is None:
             run = _unchanged_run(session, start, end)
             recorder.attach(run.id)
             return run
         start, end = changed
-    rows = aws_ce.fetch_costs(ce, start, end, recorder=recorder, account_names=names)
+    rows = aws_ce.fetch_costs(ce, start, end, account_names=names)
     run = load.replace_window(session, aws_ce.SOURCE, start, end, rows)
     recorder.attach(run.id)
     return run
@@ -169,8 +171,8 @@ def _continue_history(session, settings, ce, names, recorder, today: date, oldes
     while oldest > target:
         lo = costs.month_start(oldest - timedelta(days=1))
         try:
-            rows = aws_ce.fetch_costs(ce, lo, oldest, recorder=recorder, account_names=names)
-        except aws_ce.BudgetExceeded:
+            rows = aws_ce.fetch_costs(ce, lo, oldest, account_names=names)
+        except BudgetExceeded:
             log.info("history loaded back to %s; the daily request cap pauses the rest until tomorrow", oldest)
             return
         except (BotoCoreError, ClientError) as exc:
@@ -199,14 +201,14 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _changed_days(session: Session, ce, start: date, end: date, recorder) -> tuple[date, date] | None:
+def _changed_days(session: Session, ce, start: date, end: date) -> tuple[date, date] | None:
     """The span of days whose Cost Explorer totals differ from the store's (None: nothing changed).
 
     One ungrouped request answers it. Stored rows are rounded to the micro-unit one by one, so a day may
     differ from Cost Explorer's own total by up to a micro-unit per row without having changed; anything
     beyond that plus a cent counts as a change.
     """
-    served = aws_ce.fetch_daily_totals(ce, start, end, recorder=recorder)
+    served = aws_ce.fetch_daily_totals(ce, start, end)
     stored = _stored_daily_totals(session, start, end)
     changed = []
     for day in sorted(set(served) | set(stored)):
@@ -233,7 +235,7 @@ def _unchanged_run(session: Session, start: date, end: date) -> RefreshRun:
     return run
 
 
-def _run_extras(session: Session, ce, recorder: aws_ce.Recorder, today: date) -> None:
+def _run_extras(session: Session, ce, recorder: Recorder, today: date) -> None:
     """The once-a-day Cost Explorer extras; whatever happens there is logged, never raised."""
     try:
         outcomes = ce_features.run_extras(session, ce, recorder, today=today)

@@ -14,9 +14,9 @@ from botocore.stub import Stubber
 from sqlalchemy import select
 from sqlmodel import Session
 
+from finops.data import ce_calls
 from finops.data.ce_features import OPERATIONS, run_extras
 from finops.data.refresh import run_refresh
-from finops.data.sources import aws_ce
 from finops.data.tables import Anomaly, AwsForecast, CeApiCall, CeFeature, Recommendation
 from finops.settings import get_settings
 
@@ -214,7 +214,7 @@ def error(operation: str, code: str, message: str = "", status: int = 400):
 
 def extras(engine, ce, *, today=TODAY, now=NOW, cap=100, force=False) -> dict[str, str]:
     with Session(engine) as s:
-        recorder = aws_ce.Recorder(s, cap, now=lambda: now)
+        recorder = ce_calls.Recorder(s, cap, now=lambda: now)
         return run_extras(s, ce, recorder, today=today, force=force)
 
 

@@ -1,4 +1,5 @@
-"""AWS Cost Anomaly Detection's anomalies (GetAnomalies over the last 90 days), as rows for `anomaly`.
+"""AWS Cost Anomaly Detection's anomalies (GetAnomalies over the last 90 days, every page through botocore's
+paginator), as rows for `anomaly`.
 
 Figures arrive as numbers and are read exactly (`float_of`); an anomaly without an id or a start day is
 left out. AWS's own Feedback comes along as `aws_feedback` in our vocabulary; the store decides whether it
@@ -8,7 +9,7 @@ counts (it never overwrites feedback given here).
 import json
 from datetime import date, timedelta
 
-from finops.data.sources.aws_ce import day_of, float_of, pages
+from finops.data.sources.aws_ce import day_of, float_of
 
 OPERATION = "GetAnomalies"
 DAYS = 90
@@ -38,7 +39,7 @@ def parse_anomaly(item: dict) -> dict | None:
     }
 
 
-def fetch_anomalies(ce, recorder, today: date) -> list[dict]:
+def fetch_anomalies(ce, today: date) -> list[dict]:
     """Every anomaly of the last DAYS days (every page), with AWS's feedback as `aws_feedback`."""
     params = {
         "DateInterval": {
@@ -47,7 +48,7 @@ def fetch_anomalies(ce, recorder, today: date) -> list[dict]:
         }
     }
     rows = []
-    for response in pages(recorder, OPERATION, ce.get_anomalies, params):
+    for response in ce.get_paginator("get_anomalies").paginate(**params):
         for item in response.get("Anomalies") or []:
             parsed = parse_anomaly(item)
             if parsed is not None:

@@ -49,7 +49,7 @@ def parse_forecast(response: dict) -> list[dict]:
     return rows
 
 
-def fetch_forecast(ce, recorder, today: date) -> list[dict]:
+def fetch_forecast(ce, today: date) -> list[dict]:
     """The forecast rows for `forecast_window(today)`; raises NoForecast when AWS has too little history."""
     start, end = forecast_window(today)
     params = {
@@ -59,7 +59,7 @@ def fetch_forecast(ce, recorder, today: date) -> list[dict]:
         "PredictionIntervalLevel": LEVEL,
     }
     try:
-        response = recorder.call(OPERATION, 1, ce.get_cost_forecast, **params)
+        response = ce.get_cost_forecast(**params)
     except ClientError as exc:
         if error_code(exc) == "DataUnavailableException":
             raise NoForecast from exc

@@ -1,16 +1,16 @@
 """AWS's savings recommendations, as rows for `recommendation`.
 
-- GetRightsizingRecommendation (AmazonEC2, every page): one row per instance to terminate or modify, source
-  "aws_rightsizing"; a modification saves what its best target instance saves.
-- GetSavingsPlansPurchaseRecommendation (Compute SP, 1 year, no upfront, 30-day lookback; the summary is on
-  the first page, so only that page is requested): one row, source "aws_savings_plans", or none when AWS
-  recommends nothing to buy.
+- GetRightsizingRecommendation (AmazonEC2, every page through botocore's paginator): one row per instance
+  to terminate or modify, source "aws_rightsizing"; a modification saves what its best target saves.
+- GetSavingsPlansPurchaseRecommendation (Compute SP, 1 year, no upfront, 30-day lookback; botocore has no
+  paginator for it, and the summary is on the first page, so only that page is requested): one row, source
+  "aws_savings_plans", or none when AWS recommends nothing to buy.
 
 Amounts arrive as decimal text; unreadable or missing savings count 0, and so do negative ones (a
 recommendation never lowers Potential Savings).
 """
 
-from finops.data.sources.aws_ce import decimal_of, pages
+from finops.data.sources.aws_ce import decimal_of
 
 RIGHTSIZING = "GetRightsizingRecommendation"
 SAVINGS_PLANS = "GetSavingsPlansPurchaseRecommendation"
@@ -84,10 +84,10 @@ def parse_savings_plans(response: dict) -> list[dict]:
     ]
 
 
-def fetch_rightsizing(ce, recorder) -> list[dict]:
+def fetch_rightsizing(ce) -> list[dict]:
     """Every EC2 rightsizing recommendation (every page)."""
     rows = []
-    for response in pages(recorder, RIGHTSIZING, ce.get_rightsizing_recommendation, {"Service": "AmazonEC2"}):
+    for response in ce.get_paginator("get_rightsizing_recommendation").paginate(Service="AmazonEC2"):
         for item in response.get("RightsizingRecommendations") or []:
             parsed = parse_rightsizing(item)
             if parsed is not None:
@@ -95,8 +95,7 @@ def fetch_rightsizing(ce, recorder) -> list[dict]:
     return rows
 
 
-def fetch_savings_plans(ce, recorder) -> list[dict]:
+def fetch_savings_plans(ce) -> list[dict]:
     """The Compute Savings Plans purchase recommendation (first page: it holds the summary)."""
     params = dict(SP_TERMS, LookbackPeriodInDays="THIRTY_DAYS")
-    response = recorder.call(SAVINGS_PLANS, 1, ce.get_savings_plans_purchase_recommendation, **params)
-    return parse_savings_plans(response)
+    return parse_savings_plans(ce.get_savings_plans_purchase_recommendation(**params))
