@@ -27,7 +27,8 @@ POINT_COLUMNS = ["ds", "yhat", "yhat_lower", "yhat_upper"]
 
 
 def series_name(kind: str, key: str) -> str:
-    return TOTAL if kind == TOTAL else f"{kind}:{key}"
+    """The name of a service's or an account's series ("service:NAME", "account:ID"); the total is TOTAL."""
+    return f"{kind}:{key}"
 
 
 def parse_series(name: str) -> tuple[str, str]:

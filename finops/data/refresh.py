@@ -34,7 +34,7 @@ class RefreshError(RuntimeError):
     """A refresh could not pull its data; the message is one human-readable line."""
 
 
-def describe_aws_error(exc: BaseException, settings: Settings) -> str:
+def describe_aws_error(exc: BotoCoreError | ClientError | BudgetExceeded, settings: Settings) -> str:
     """One line saying what went wrong talking to AWS and what to do about it."""
     if isinstance(exc, BudgetExceeded):
         return str(exc)
@@ -58,9 +58,7 @@ def describe_aws_error(exc: BaseException, settings: Settings) -> str:
                 f"({settings.aws_retry_mode} retry mode); try again later"
             )
         return f"Cost Explorer error {code}{detail}"
-    if isinstance(exc, BotoCoreError):
-        return f"AWS call failed: {aws_errors.error_message(exc) or type(exc).__name__}"
-    return aws_errors.error_message(exc) or type(exc).__name__
+    return f"AWS call failed: {aws_errors.error_message(exc) or type(exc).__name__}"
 
 
 def failed_run(session: Session, source: str, start: date | None, end: date | None, message: str) -> RefreshRun:
