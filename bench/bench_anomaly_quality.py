@@ -19,7 +19,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import quality_series  # noqa: E402
 
-from finops.models import anomalies  # noqa: E402
+from finops.models import anomaly_breakdown, anomaly_detector  # noqa: E402
 
 TARGET_F1 = 0.9
 TARGET_FP_PER_SERIES_YEAR = 1.0
@@ -34,7 +34,7 @@ def evaluate(series: list, **settings) -> dict:
     fp_days: list[int] = []
     lengths: list[int] = []
     for s in series:
-        got = anomalies.detect(s.history, **settings)
+        got = anomaly_detector.detect(s.history, **settings)
         detections += len(got)
         lengths += got["duration_days"].tolist()
         low_conf += int(got["low_confidence"].sum()) if len(got) else 0
@@ -104,8 +104,8 @@ def report(r: dict, seconds: float, n: int) -> None:
     fp = verdict(r["fp_per_year"] <= TARGET_FP_PER_SERIES_YEAR)
     years = f"{r['series_years']:.0f} series-years, target <= {TARGET_FP_PER_SERIES_YEAR:g}"
     print(f"false positives per series-year: {r['fp_per_year']:.3f} ({years}) {fp}")
-    early = sum(d < anomalies.LOW_CONFIDENCE_DAYS for d in r["fp_days"])
-    print(f"  of which in a series' first {anomalies.LOW_CONFIDENCE_DAYS} days: {early}")
+    early = sum(d < anomaly_detector.LOW_CONFIDENCE_DAYS for d in r["fp_days"])
+    print(f"  of which in a series' first {anomaly_detector.LOW_CONFIDENCE_DAYS} days: {early}")
     # event-level scoring does not penalise long detections: show how long they are
     q50, q90, top = np.percentile(r["lengths"], [50, 90, 100]) if r["lengths"] else (0, 0, 0)
     print(f"detection length in days: median {q50:g}, 90th percentile {q90:g}, longest {top:g}")
@@ -122,8 +122,8 @@ def main() -> None:
     kinds = pd.Series([e.kind for s in series for e in s.events]).value_counts().to_dict()
     print(f"{len(series)} series x {len(series[0].history)} days, events: {kinds}")
     print(
-        f"defaults: min_impact={anomalies.DEFAULT_MIN_IMPACT:g} USD, min_pct={anomalies.DEFAULT_MIN_PCT:g}, "
-        f"threshold={anomalies.DEFAULT_THRESHOLD:g}"
+        f"defaults: min_impact={anomaly_detector.DEFAULT_MIN_IMPACT:g} USD, "
+        f"min_pct={anomaly_detector.DEFAULT_MIN_PCT:g}, threshold={anomaly_detector.DEFAULT_THRESHOLD:g}"
     )
     t0 = time.perf_counter()
     result = evaluate(series)
@@ -131,7 +131,7 @@ def main() -> None:
 
     frame = org_frame()
     t0 = time.perf_counter()
-    found = anomalies.detect_costs(frame)
+    found = anomaly_breakdown.detect_costs(frame)
     seconds = time.perf_counter() - t0
     print(
         f"detect_costs on 40 accounts x 120 services x 400 days ({len(frame):,} rows): {seconds:.2f} s, "
@@ -140,7 +140,8 @@ def main() -> None:
 
     if args.sweep:
         print("\nmin_impact min_pct threshold   precision recall  F1     FP/series-year")
-        impact, pct, threshold = anomalies.DEFAULT_MIN_IMPACT, anomalies.DEFAULT_MIN_PCT, anomalies.DEFAULT_THRESHOLD
+        impact, pct = anomaly_detector.DEFAULT_MIN_IMPACT, anomaly_detector.DEFAULT_MIN_PCT
+        threshold = anomaly_detector.DEFAULT_THRESHOLD
         settings = (
             [(i, pct, threshold) for i in (0, 20, 50, 100, 200)]
             + [(impact, p, threshold) for p in (0.1, 0.15, 0.2, 0.3)]

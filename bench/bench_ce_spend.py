@@ -77,9 +77,10 @@ def window_days(today: date, settings, *, backfill: bool) -> tuple[date, date, i
 
 
 def month_days(year: int, month: int) -> list[date]:
+    from finops.costs import add_months
+
     first = date(year, month, 1)
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return [first + timedelta(days=i) for i in range((nxt - first).days)]
+    return [first + timedelta(days=i) for i in range((add_months(first, 1) - first).days)]
 
 
 CHANGED_DAYS = 2  # days whose totals move between two Cost Explorer updates (an assumption, see README)
@@ -203,6 +204,7 @@ def ce_calls(session) -> tuple[int, int]:
 
 def run_scenario(moto: Moto, session, settings, groups, page_groups, today, *, backfill, label) -> dict:
     """Queue exactly the pages the real code will ask for, run it, count what it recorded."""
+    from finops.costs import add_months, month_start
     from finops.data.refresh import RefreshError, run_refresh
     from finops.data.sources import aws_ce
 
@@ -210,10 +212,10 @@ def run_scenario(moto: Moto, session, settings, groups, page_groups, today, *, b
         # the real order: the open window first, then whole months of history, newest first
         start, end = aws_ce.refresh_window(today, has_data=True, settings=settings)
         windows = [(start, end)]
-        target = aws_ce.month_start(today, settings.aws_refresh_months_back)
+        target = add_months(today, -settings.aws_refresh_months_back)
         while windows[-1][0] > target:
             hi = windows[-1][0]
-            windows.append((aws_ce.month_start(hi - timedelta(days=1)), hi))
+            windows.append((month_start(hi - timedelta(days=1)), hi))
         start = windows[-1][0]
     else:
         from finops.data.refresh import _last_loaded

@@ -1,4 +1,4 @@
-"""Forecast quality and speed: finops.models.forecast against the seasonal-naive baseline on bench/quality_series.py.
+"""Forecast quality and speed: finops.models.forecaster against the seasonal-naive baseline on bench/quality_series.py.
 
     .venv/bin/python bench/bench_forecast_quality.py                # 200 series + the timing of 50 (~2-3 min)
     .venv/bin/python bench/bench_forecast_quality.py --series 40    # a smaller quality run
@@ -46,7 +46,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import quality_series  # noqa: E402
 
-from finops.models import forecast  # noqa: E402
+from finops.models import forecast_backtest, forecast_batch, forecaster  # noqa: E402
 
 TARGET_RATIO = 0.8  # 30-day MAPE at most 0.8 x seasonal-naive (mean over series)
 TARGET_SECONDS = 10.0  # 50 series within 10 s on the 2-core machine
@@ -75,7 +75,7 @@ def ape(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def quality(series: list, workers: int) -> pd.DataFrame:
     """One row per series and horizon: our and the baseline's MAPE, and our band's coverage."""
     t0 = time.perf_counter()
-    results = forecast.forecast_many(
+    results = forecast_batch.forecast_many(
         {s.name: s.history for s in series}, horizon_days=90, interval=80, backtest=False, workers=workers
     )
     print(f"forecast {len(series)} series: {time.perf_counter() - t0:.1f} s ({workers} workers, {load()})")
@@ -85,7 +85,7 @@ def quality(series: list, workers: int) -> pd.DataFrame:
         if r.forecast is None:
             print(f"  {s.name} skipped: {r.skipped}")
             continue
-        naive = forecast.seasonal_naive(s.history, horizon_days=90)["yhat"].to_numpy()
+        naive = forecast_backtest.seasonal_naive(s.history, horizon_days=90)["yhat"].to_numpy()
         actual = s.future["y"].to_numpy()
         fc = r.forecast
         inside = (actual >= fc["yhat_lower"].to_numpy()) & (actual <= fc["yhat_upper"].to_numpy())
@@ -146,7 +146,9 @@ def timing(series: list, workers: int) -> None:
     for backtest in (False, True):
         before, cpu = load(), children_cpu()
         t0 = time.perf_counter()
-        results = forecast.forecast_many(histories, horizon_days=90, interval=80, backtest=backtest, workers=workers)
+        results = forecast_batch.forecast_many(
+            histories, horizon_days=90, interval=80, backtest=backtest, workers=workers
+        )
         seconds, cpu = time.perf_counter() - t0, children_cpu() - cpu
         target = f"target <= {TARGET_SECONDS:.0f} s: {verdict(seconds <= TARGET_SECONDS)}" if not backtest else ""
         print(f"  backtest={backtest!s:<5}: {seconds:5.1f} s wall, {cpu:5.1f} s CPU ({before} before)  {target}")
@@ -165,7 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {load()}")
     settings = ("PROPHET_SETTINGS", "YEARLY_MIN_DAYS", "YEARLY_ORDER", "SPIKE_LOG_RATIO", "LEVEL_DAYS", "LEVEL_GATE")
-    print("model: " + ", ".join(f"{name} = {getattr(forecast, name)}" for name in (*settings, "TREND_WINDOW_DAYS")))
+    print("model: " + ", ".join(f"{name} = {getattr(forecaster, name)}" for name in (*settings, "TREND_WINDOW_DAYS")))
     started = time.perf_counter()
     series = quality_series.generate(max(args.series, args.timing))
     if args.series:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
 from finops import reports
-from finops.data import db, load, queries, requests, resources, users
+from finops.data import db, load, queries, refresh_requests, resources, users
 from finops.data.db import StoreUnavailable
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import demo, resolve_source
@@ -68,7 +68,7 @@ def grouping(text: str) -> tuple[str, ...]:
 
 def interval_level(text: str) -> int:
     """argparse type: a prediction interval level, 51-99 (%)."""
-    from finops.models.forecast import check_interval
+    from finops.models.forecaster import check_interval
 
     try:
         return check_interval(text)
@@ -337,7 +337,7 @@ def run_refresh_command(args) -> int:
     settings = get_settings()
     with db.session() as s:
         if not args.wait:
-            request, created = requests.request_refresh(session=s, requested_by="cli", backfill=args.backfill)
+            request, created = refresh_requests.request_refresh(session=s, requested_by="cli", backfill=args.backfill)
             state = "requested" if created else "already requested"
             if held_elsewhere(db.get_engine()):
                 print(f"refresh {state} (request {request.id}): the sidecar picks it up within seconds")

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import queries, requests
+from finops.data import queries, refresh_requests
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Status:
 def status(*, session: Session) -> Status:
     last, ok = queries.latest_runs(session=session)
     first_day, last_day = queries.coverage(session=session)
-    request = requests.open_request(session=session)
+    request = refresh_requests.open_request(session=session)
     beat = queries.heartbeat(session=session)
     return Status(
         version=queries.data_version(session=session),
@@ -207,7 +207,7 @@ def cost_report(
     else:
         rows = queries.daily_costs_by(session=session, start=start, end=end, by=dims)
         if grain == "month":
-            rows["month"] = [day.replace(day=1) for day in rows["day"]]
+            rows["month"] = [costs.month_start(day) for day in rows["day"]]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     aggregations = {metric: "sum"} | {label: "max" for label in labels}
@@ -243,7 +243,7 @@ def forecast_series(*, session: Session) -> pd.DataFrame:
 def forecast_view(*, session: Session, series: str, level: int, history_days: int = 180) -> ForecastView:
     """The newest successful run's forecast of `series` with its band at `level` % (51-99) and its history."""
     from finops.data import forecasts
-    from finops.models.forecast import check_interval, rescale_interval
+    from finops.models.forecaster import check_interval, rescale_interval
 
     level = check_interval(level)
     run = forecasts.latest_run(session=session)

@@ -1,6 +1,10 @@
 """Anomalies in the store: our detector's results saved without losing feedback, AWS's beside them, and
 the feedback people give (confirmed / false positive / planned activity).
 
+AWS's (GetAnomalies, fetched by `sources.aws_ce_anomalies`) are upserted by their AnomalyId. A row's
+`feedback` is ours: a re-fetch never overwrites it (AWS's own Feedback fills it only on a new row), and
+anomalies that age out of AWS's 90 days are kept.
+
 Detection is causal (a day's expectation uses only earlier days), so re-running it gives the same anomalies
 for past days; a re-detected anomaly that overlaps a stored one of the same service or account updates that
 row (keeping its feedback) even if its first day moved. Stored anomalies that are no longer detected and have
@@ -8,15 +12,16 @@ no feedback are dropped (the data was restated); those with feedback stay.
 """
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from finops.data import queries
+from finops.data import forecasts, queries
 from finops.data.tables import Anomaly, utcnow
+from finops.models import anomaly_breakdown
 
 FEEDBACK = ("confirmed", "false_positive", "planned")
 FEEDBACK_LABELS = {"confirmed": "Confirmed", "false_positive": "False positive", "planned": "Planned activity"}
@@ -52,8 +57,6 @@ def _overlaps(row: Anomaly, start: date, end: date) -> bool:
 
 def run_detection(*, session: Session, settings: Any) -> dict:
     """Detect anomalies per service and per account on the stored daily costs and save them; returns counts."""
-    from finops.models import anomalies as model
-
     first, last = queries.coverage(session=session)
     if first is None:
         return {"detected": 0, "new": 0, "updated": 0, "dropped": 0}
@@ -61,7 +64,7 @@ def run_detection(*, session: Session, settings: Any) -> dict:
     start = max(first, end - timedelta(days=SCAN_DAYS))
     since = start + timedelta(days=WARMUP_DAYS) if start > first else first
     daily = queries.daily_costs_by(session=session, start=start, end=end, by=["service", "account"])
-    found = model.detect_costs(
+    found = anomaly_breakdown.detect_costs(
         daily[["day", "account_id", "service", "unblended_cost"]],
         since=since,
         min_impact=settings.anomaly_min_impact,
@@ -112,6 +115,25 @@ def save_detected(*, session: Session, found: pd.DataFrame, since: date) -> dict
         session.execute(delete(Anomaly).where(Anomaly.id.in_(gone)))
     session.commit()
     return {"detected": len(found), "new": new, "updated": updated, "dropped": len(gone)}
+
+
+def store_aws_anomalies(session: Session, rows: list[dict], now: datetime) -> None:
+    """Upsert AWS's anomalies by AnomalyId (see the module docstring for feedback)."""
+    ids = [r["external_id"] for r in rows]
+    stored = select(Anomaly).where(Anomaly.source == "aws", Anomaly.external_id.in_(ids))
+    existing = {a.external_id: a for a in session.execute(stored).scalars().all()} if ids else {}
+    for row in rows:
+        fields = dict(row)
+        aws_feedback = fields.pop("aws_feedback", None)
+        anomaly = existing.get(fields["external_id"])
+        if anomaly is None:
+            anomaly = Anomaly(source="aws", detected_at=now, feedback=aws_feedback, **fields)
+            existing[fields["external_id"]] = anomaly
+            session.add(anomaly)
+        else:  # feedback is ours: never touched on a re-fetch
+            for name, value in fields.items():
+                setattr(anomaly, name, value)
+    session.commit()
 
 
 def list_anomalies(
@@ -202,8 +224,6 @@ def set_feedback(*, session: Session, anomaly_id: int, feedback: str | None, act
 
 def series_around(*, session: Session, anomaly_id: int, pad_days: int = 45) -> tuple[pd.DataFrame, Anomaly]:
     """The anomaly's own daily series (`ds, y`) from `pad_days` before its start to `pad_days` after its end."""
-    from finops.data import forecasts
-
     row = session.get(Anomaly, int(anomaly_id))
     if row is None:
         raise AnomalyError(f"no anomaly {anomaly_id}")

@@ -1,12 +1,14 @@
-"""Our forecasts in the store: which series the sidecar forecasts, saving a run, and what pages and CLI read.
+"""Forecasts in the store: ours (which series the sidecar forecasts, saving a run) and AWS's, and what pages
+and CLI read.
 
 Series are named "total", "service:NAME" (the top N services by spend over the last 90 days) and
 "account:ID" (every account). A run stores each series' forecast points (`forecast_point`) and its back-test
-error beside the seasonal-naive one, or the reason it was skipped (`forecast_series`).
+error beside the seasonal-naive one, or the reason it was skipped (`forecast_series`). AWS's own forecast
+(GetCostForecast, fetched by `sources.aws_ce_forecast`) is kept beside ours in `aws_forecast`.
 """
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -15,6 +17,7 @@ from sqlmodel import Session
 
 from finops.data import queries
 from finops.data.tables import AwsForecast, ForecastPoint, ForecastRun, ForecastSeries, utcnow
+from finops.models import forecast_batch, forecaster
 
 log = logging.getLogger(__name__)
 TOTAL = "total"
@@ -24,7 +27,8 @@ POINT_COLUMNS = ["ds", "yhat", "yhat_lower", "yhat_upper"]
 
 
 def series_name(kind: str, key: str) -> str:
-    return TOTAL if kind == TOTAL else f"{kind}:{key}"
+    """The name of a service's or an account's series ("service:NAME", "account:ID"); the total is TOTAL."""
+    return f"{kind}:{key}"
 
 
 def parse_series(name: str) -> tuple[str, str]:
@@ -68,9 +72,7 @@ def run_forecasts(
     *, session: Session, settings: Any, refresh_run_id: int | None = None, interval: int | None = None
 ) -> ForecastRun:
     """Forecast every series and store the run (status ok, or failed with the reason); never raises for data."""
-    from finops.models import forecast
-
-    level = forecast.check_interval(interval if interval is not None else settings.forecast_interval)
+    level = forecaster.check_interval(interval if interval is not None else settings.forecast_interval)
     run = ForecastRun(
         refresh_run_id=refresh_run_id,
         interval_level=level / 100,
@@ -81,7 +83,7 @@ def run_forecasts(
     session.commit()
     try:
         frames = history_frames(session=session, top_n=settings.forecast_top_n)
-        results = forecast.forecast_many(
+        results = forecast_batch.forecast_many(
             frames,
             horizon_days=settings.forecast_horizon_days,
             interval=level,
@@ -172,6 +174,14 @@ def history(*, session: Session, series: str, start: date, end: date, metric: st
         return pd.DataFrame({"ds": days, "y": 0.0})
     y = daily.groupby(pd.to_datetime(daily["day"]))[metric].sum()
     return pd.DataFrame({"ds": days, "y": y.reindex(days, fill_value=0.0).to_numpy()})
+
+
+def store_aws_forecast(session: Session, metric: str, rows: list[dict], now: datetime) -> None:
+    """Replace AWS's forecast of `metric` with `rows` (none: an older forecast no longer stands)."""
+    session.execute(delete(AwsForecast).where(AwsForecast.metric == metric))
+    for row in rows:
+        session.add(AwsForecast(fetched_at=now, metric=metric, **row))
+    session.commit()
 
 
 def aws_forecast(*, session: Session) -> pd.DataFrame:

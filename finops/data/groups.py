@@ -16,6 +16,7 @@ from sqlmodel import Session
 from finops.data import audit
 from finops.data.access import Actor, Forbidden, NotFound, refusal
 from finops.data.resources import RESOURCE_TYPES, get_resource
+from finops.data.search import like_pattern
 from finops.data.tables import PowerAction, Resource, ResourceGroup, ResourceGroupMember, utcnow
 
 __all__ = ["Actor", "Forbidden", "GroupError", "NotFound"]  # Actor, NotFound, Forbidden live in access
@@ -33,9 +34,6 @@ class GroupError(ValueError):
     """The request was refused for a reason the user can fix; the message says which."""
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _contains(session: Session, column, pattern: str):
@@ -143,7 +141,7 @@ def list_groups(
     if status is not None:
         where.append(ResourceGroup.status == status)
     if search.strip():
-        pattern = _like(search.strip())
+        pattern = like_pattern(search.strip())
         where.append(
             or_(_contains(session, ResourceGroup.name, pattern), _contains(session, ResourceGroup.description, pattern))
         )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from finops.costs import add_months, month_start
 from finops.data.sources import CONTRACT_COLUMNS
 from finops.data.tables import (
     CostAccount,
@@ -32,14 +33,6 @@ ROWS_PER_INSERT = 500  # rows per multi-row INSERT (SQLite: 2x faster than execu
 
 class ContractError(ValueError):
     """Rows handed to the loader do not follow the cost contract."""
-
-
-def month_floor(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _records(rows: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -147,7 +140,7 @@ def rebuild_rollups(conn: Connection, start: date, end: date) -> None:
     """Recompute the monthly and daily-per-service rollups of every month overlapping `[start, end)`."""
     if end <= start:
         return
-    lo, hi = month_floor(start), next_month(end - timedelta(days=1))
+    lo, hi = month_start(start), add_months(end - timedelta(days=1), 1)
     d = CostDaily.__table__.c
     month = _month_expr(conn).label("month")
     conn.execute(delete(CostMonthly).where(CostMonthly.month >= lo, CostMonthly.month < hi))

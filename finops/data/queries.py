@@ -87,39 +87,6 @@ def services(*, session: Session) -> list[str]:
     return [r[0] for r in session.connection().execute(select(c.service).order_by(c.service))]
 
 
-def monthly_costs(
-    *,
-    session: Session,
-    start: date,
-    end: date,
-    accounts: Sequence[str] = (),
-    services: Sequence[str] = (),
-) -> pd.DataFrame:
-    """Cost per month, account and service for months starting in `[start, end)`.
-
-    Returns month, account_id, account_name, service, currency, unblended_cost, amortized_cost, days.
-    """
-    c = CostMonthly.__table__.c
-    stmt = select(
-        c.month, c.account_id, c.account_name, c.service, c.currency, c.unblended_micros, c.amortized_micros, c.days
-    ).where(c.month >= start, c.month < end)
-    if accounts:
-        stmt = stmt.where(c.account_id.in_(list(accounts)))
-    if services:
-        stmt = stmt.where(c.service.in_(list(services)))
-    cols = [
-        "month",
-        "account_id",
-        "account_name",
-        "service",
-        "currency",
-        "unblended_micros",
-        "amortized_micros",
-        "days",
-    ]
-    return _dates(_frame(session, stmt, cols), "month")
-
-
 def _grouped(
     session: Session,
     time_col: str,
@@ -229,12 +196,6 @@ def total_cost(*, session: Session, start: date, end: date) -> dict[str, float]:
     )
     # int(): PostgreSQL's SUM(bigint) is numeric, which psycopg returns as Decimal
     return {"unblended_cost": micros_to_amount(int(u or 0)), "amortized_cost": micros_to_amount(int(a or 0))}
-
-
-def currencies(*, session: Session) -> list[str]:
-    """Currencies present in the store."""
-    c = CostMonthly.__table__.c
-    return [r[0] for r in session.connection().execute(select(c.currency).distinct().order_by(c.currency))]
 
 
 def forecast_run_id(*, session: Session) -> int:

@@ -1,5 +1,10 @@
-"""Savings recommendations: AWS's (stored by ingestion) and our own, listed together; people dismiss or mark
-them done, and those decisions survive the next computation.
+"""Savings recommendations: AWS's (fetched by `sources.aws_ce_recommendations`) and our own, listed together;
+people dismiss or mark them done, and those decisions survive the next computation.
+
+Each source's recommendations are replaced together (`store_recommendations`): its `open` rows are deleted
+and what it recommends now is inserted, except a recommendation whose (resource_id, kind) has a `dismissed`
+or `done` row of that source: that person's decision stands and the recommendation is not resurrected.
+Dismissed and done rows are never deleted.
 
 Our own, from the resource inventory (no usage metrics needed):
 - `schedule`: a running non-production resource (tag env/environment/stage in NONPROD) with an hourly cost
@@ -10,12 +15,12 @@ Our own, from the resource inventory (no usage metrics needed):
 """
 
 import json
+from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from finops.data.sources.aws_ce_extras import store_recommendations
 from finops.data.tables import Recommendation, Resource, utcnow
 
 HOURS_PER_MONTH = 730
@@ -23,6 +28,7 @@ SCHEDULE_HOURS_PER_WEEK = 60  # weekdays 08:00-20:00
 NONPROD = {"dev", "development", "test", "testing", "qa", "staging", "stage", "sandbox", "demo", "ci"}
 ENV_TAGS = ("env", "environment", "stage", "Env", "Environment", "Stage")
 STATUSES = ("open", "dismissed", "done")
+KEPT_STATUSES = ("dismissed", "done")
 COLUMNS = [
     "id",
     "source",
@@ -88,6 +94,20 @@ def own_recommendations(resources: list[Resource]) -> tuple[list[dict], list[dic
                 }
             )
     return schedule, idle
+
+
+def store_recommendations(session: Session, source: str, rows: list[dict], now: datetime) -> None:
+    """Replace `source`'s open rows with `rows`, skipping those a person dismissed or marked done."""
+    session.execute(delete(Recommendation).where(Recommendation.source == source, Recommendation.status == "open"))
+    decided = select(Recommendation.resource_id, Recommendation.kind).where(
+        Recommendation.source == source, Recommendation.status.in_(KEPT_STATUSES)
+    )
+    kept = {tuple(r) for r in session.execute(decided).all()}
+    for row in rows:
+        if (row["resource_id"], row["kind"]) in kept:
+            continue
+        session.add(Recommendation(source=source, status="open", created_at=now, **row))
+    session.commit()
 
 
 def refresh_own(*, session: Session) -> dict:

@@ -18,24 +18,25 @@ from botocore.exceptions import (
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from finops.data import load
-from finops.data.sources import aws_ce, aws_ce_extras, demo, resolve_source
+from finops import costs
+from finops.data import aws_errors, ce_features, load
+from finops.data.ce_calls import BudgetExceeded, Recorder
+from finops.data.sources import aws_ce, demo, resolve_source
 from finops.data.tables import CostDaily, RefreshRun, utcnow
 from finops.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CENT_MICROS = 10_000
-THROTTLING_CODES = {"ThrottlingException", "LimitExceededException", "Throttling", "TooManyRequestsException"}
 
 
 class RefreshError(RuntimeError):
     """A refresh could not pull its data; the message is one human-readable line."""
 
 
-def describe_aws_error(exc: BaseException, settings: Settings) -> str:
+def describe_aws_error(exc: BotoCoreError | ClientError | BudgetExceeded, settings: Settings) -> str:
     """One line saying what went wrong talking to AWS and what to do about it."""
-    if isinstance(exc, aws_ce.BudgetExceeded):
+    if isinstance(exc, BudgetExceeded):
         return str(exc)
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return (
@@ -45,22 +46,19 @@ def describe_aws_error(exc: BaseException, settings: Settings) -> str:
     if isinstance(exc, EndpointConnectionError):
         return f"cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url', '')}: check the network".strip()
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
-        message = (exc.response.get("Error", {}).get("Message") or "").strip().splitlines()
-        detail = f" ({message[0]})" if message else ""
-        if code in aws_ce.CREDENTIAL_CODES:
+        code, message = aws_errors.error_code(exc), aws_errors.error_message(exc)
+        detail = f" ({message})" if message else ""
+        if code in aws_errors.CREDENTIAL_CODES:
             return f"AWS rejected the credentials: {code}{detail}; renew or replace them"
-        if code in {"AccessDeniedException", "AccessDenied"}:
+        if code in aws_errors.DENIED_CODES:
             return f"AWS denied Cost Explorer access: {code}{detail}; the role needs ce:GetCostAndUsage"
-        if code in THROTTLING_CODES:
+        if code in aws_errors.THROTTLING_CODES:
             return (
                 f"Cost Explorer kept throttling ({code}) after {settings.aws_max_attempts} attempts "
                 f"({settings.aws_retry_mode} retry mode); try again later"
             )
         return f"Cost Explorer error {code}{detail}"
-    if isinstance(exc, BotoCoreError):
-        return f"AWS call failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"AWS call failed: {aws_errors.error_message(exc) or type(exc).__name__}"
 
 
 def failed_run(session: Session, source: str, start: date | None, end: date | None, message: str) -> RefreshRun:
@@ -122,12 +120,13 @@ def refresh_aws(
     """
     last = None if backfill else _last_loaded(session, aws_ce.SOURCE)
     start, end = aws_ce.refresh_window(today, has_data=True, settings=settings, last_loaded=last)
-    recorder = aws_ce.Recorder(session, settings.aws_max_requests_per_day)
+    recorder = Recorder(session, settings.aws_max_requests_per_day)
     try:
         ce, org = clients or aws_ce.make_clients(settings)
+        recorder.watch(ce)  # from here on every Cost Explorer request is counted, capped and recorded
         names = aws_ce.account_names(org)
         run = _refresh_window(session, settings, ce, names, recorder, start, end, probe=last is not None)
-    except (BotoCoreError, ClientError, aws_ce.BudgetExceeded) as exc:
+    except (BotoCoreError, ClientError, BudgetExceeded) as exc:
         message = describe_aws_error(exc, settings)
         run = failed_run(session, aws_ce.SOURCE, start, end, message)
         recorder.attach(run.id)
@@ -145,13 +144,13 @@ def refresh_aws(
 def _refresh_window(session, settings, ce, names, recorder, start: date, end: date, *, probe: bool) -> RefreshRun:
     """Pull `[start, end)` (narrowed by the change probe when `probe`) and replace it; returns the run."""
     if probe and settings.aws_change_probe:
-        changed = _changed_days(session, ce, start, end, recorder)
+        changed = _changed_days(session, ce, start, end)
         if changed is None:
             run = _unchanged_run(session, start, end)
             recorder.attach(run.id)
             return run
         start, end = changed
-    rows = aws_ce.fetch_costs(ce, start, end, recorder=recorder, account_names=names)
+    rows = aws_ce.fetch_costs(ce, start, end, account_names=names)
     run = load.replace_window(session, aws_ce.SOURCE, start, end, rows)
     recorder.attach(run.id)
     return run
@@ -166,12 +165,12 @@ def _history_start(session: Session) -> date | None:
 
 def _continue_history(session, settings, ce, names, recorder, today: date, oldest: date) -> None:
     """Load whole months before `oldest`, newest first, down to what Cost Explorer keeps; the cap pauses it."""
-    target = aws_ce.month_start(today, settings.aws_refresh_months_back)
+    target = costs.add_months(today, -settings.aws_refresh_months_back)
     while oldest > target:
-        lo = aws_ce.month_start(oldest - timedelta(days=1))
+        lo = costs.month_start(oldest - timedelta(days=1))
         try:
-            rows = aws_ce.fetch_costs(ce, lo, oldest, recorder=recorder, account_names=names)
-        except aws_ce.BudgetExceeded:
+            rows = aws_ce.fetch_costs(ce, lo, oldest, account_names=names)
+        except BudgetExceeded:
             log.info("history loaded back to %s; the daily request cap pauses the rest until tomorrow", oldest)
             return
         except (BotoCoreError, ClientError) as exc:
@@ -200,14 +199,14 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _changed_days(session: Session, ce, start: date, end: date, recorder) -> tuple[date, date] | None:
+def _changed_days(session: Session, ce, start: date, end: date) -> tuple[date, date] | None:
     """The span of days whose Cost Explorer totals differ from the store's (None: nothing changed).
 
     One ungrouped request answers it. Stored rows are rounded to the micro-unit one by one, so a day may
     differ from Cost Explorer's own total by up to a micro-unit per row without having changed; anything
     beyond that plus a cent counts as a change.
     """
-    served = aws_ce.fetch_daily_totals(ce, start, end, recorder=recorder)
+    served = aws_ce.fetch_daily_totals(ce, start, end)
     stored = _stored_daily_totals(session, start, end)
     changed = []
     for day in sorted(set(served) | set(stored)):
@@ -234,10 +233,10 @@ def _unchanged_run(session: Session, start: date, end: date) -> RefreshRun:
     return run
 
 
-def _run_extras(session: Session, ce, recorder: aws_ce.Recorder, today: date) -> None:
+def _run_extras(session: Session, ce, recorder: Recorder, today: date) -> None:
     """The once-a-day Cost Explorer extras; whatever happens there is logged, never raised."""
     try:
-        outcomes = aws_ce_extras.run_extras(session, ce, recorder, today=today)
+        outcomes = ce_features.run_extras(session, ce, recorder, today=today)
     except Exception:  # noqa: BLE001  (run_extras does not raise; this is the last guard)
         session.rollback()
         log.exception("Cost Explorer extras failed")

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
+from finops.data.search import like_pattern
 from finops.data.tables import Resource, utcnow
 
 PLATFORM_TYPES = (
@@ -156,11 +157,6 @@ def get_resource(*, session: Session, resource_type: str, resource_id: str) -> R
     return session.execute(stmt).scalars().first()
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_resources(*, session: Session, resource_type: str | None = None, search: str = "", actor=None) -> pd.DataFrame:
     """Resources ordered by type and name; `search` matches name or id, case-insensitively. With an `actor`
     (finops.data.access.Actor), only those the actor may act on: everything for an admin, else their own."""
@@ -170,7 +166,7 @@ def list_resources(*, session: Session, resource_type: str | None = None, search
     if resource_type:
         stmt = stmt.where(Resource.resource_type == check_type(resource_type))
     if search.strip():
-        pattern = _like(search.strip())
+        pattern = like_pattern(search.strip())
         stmt = stmt.where(
             or_(
                 func.lower(Resource.name).like(pattern, escape="\\"),

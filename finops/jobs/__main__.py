@@ -119,8 +119,9 @@ def main() -> int:
         return 1
     if scheduler is not None:
         finished = wait_for_jobs(SHUTDOWN_GRACE_SECONDS)
-        tasks.release()
-        if not finished:
+        if finished:  # with a job still writing, marking the heartbeat would wait for its lock: exit instead
+            tasks.release()
+        else:
             names = ", ".join(t.name for t in busy_threads())
             log.warning("jobs still running after %s s (%s): abandoning them; their writes roll back",
                         SHUTDOWN_GRACE_SECONDS, names)  # fmt: skip

@@ -18,7 +18,7 @@ from finops.data import (
     power,
     queries,
     recommendations,
-    requests,
+    refresh_requests,
     utilization,
 )
 from finops.data.refresh import RefreshError, run_refresh
@@ -145,19 +145,19 @@ def take_requests() -> None:
     try:
         while True:
             with db.session() as s:
-                request = requests.take_next(session=s)
+                request = refresh_requests.take_next(session=s)
                 if request is None:
                     return
                 log.info("refresh request %s from %s", request.id, request.requested_by or "?")
                 try:
                     run = run_refresh(s, get_settings(), backfill=request.backfill)
-                    requests.finish(session=s, request=request, run=run)
+                    refresh_requests.finish(session=s, request=request, run=run)
                 except RefreshError as exc:
-                    requests.finish(session=s, request=request, run=None, error=str(exc))
+                    refresh_requests.finish(session=s, request=request, run=None, error=str(exc))
                 except Exception as exc:
                     log.exception("refresh request %s failed", request.id)
                     s.rollback()
-                    requests.finish(session=s, request=request, run=None, error=f"{type(exc).__name__}: {exc}")
+                    refresh_requests.finish(session=s, request=request, run=None, error=f"{type(exc).__name__}: {exc}")
     finally:
         _refreshing.release()
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from finops import costs
 from finops.auth import current_user
-from finops.data import db, requests
+from finops.data import db, refresh_requests
 from finops.data.queries import METRICS
 from finops.export import to_csv_bytes
 from finops.markup import plain
@@ -91,7 +91,7 @@ def refresh_button() -> None:
         return
     if st.button("Refresh", icon=":material/refresh:", key="refresh_data", help="Ask the sidecar for new data"):
         with db.session() as s:
-            request, created = requests.request_refresh(session=s, requested_by=user.username)
+            request, created = refresh_requests.request_refresh(session=s, requested_by=user.username)
         if created:
             st.toast(f"Refresh requested (#{request.id}): the sidecar picks it up within seconds.")
         else:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from finops.data import anomalies, forecasts, queries, recommendations
 from finops.data.sources import demo
 from finops.data.tables import Anomaly, Recommendation
-from finops.models.forecast import rescale_interval
+from finops.models.forecaster import rescale_interval
 from tests.pages.conftest import open_page
 
 pytestmark = pytest.mark.slow  # the modeled store fits real Prophet forecasts once per session

@@ -14,7 +14,7 @@ from finops.data import queries
 from finops.data.tables import CeApiCall, CeFeature, RefreshRequest
 from finops.ui import store_status
 from tests.conftest import ROOT
-from tests.pages.conftest import open_page
+from tests.pages.conftest import open_page, shown
 
 
 def month_to_date(engine) -> float:
@@ -77,7 +77,7 @@ def test_data_sources_page_shows_runs_requests_spend_and_permission_problems(see
     assert metrics["Cost Explorer requests this month"] == "3"
     assert metrics["Cost Explorer spend this month"] == "$0.03"
     assert metrics["Requests today"] == "3 / 500"
-    assert any("not permitted: the role needs ce:GetAnomalies" in w.value for w in at.warning)
+    assert any("not permitted: the role needs ce:GetAnomalies" in shown(w.value) for w in at.warning)
     runs = at.dataframe[0].value
     assert runs.iloc[-1]["id"] == 1 and runs.iloc[-1]["requests"] == 3 and runs.iloc[-1]["status"] == "ok"
     assert at.dataframe[1].value.iloc[0]["requested_by"] == "ada"

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from finops.data import ce_calls
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import aws_ce
 from finops.data.tables import CeApiCall, CostDaily, CostMonthly, RefreshRun
@@ -474,15 +475,19 @@ def test_demo_refresh_regenerates_up_to_yesterday(store):
 def test_recorder_counts_only_todays_calls(engine):
     """The cap counts rows since midnight UTC, on SQLite and PostgreSQL."""
     now = datetime(2026, 11, 4, 0, 30, tzinfo=UTC)
-    with Session(engine) as s:
+    ce, _ = stubbed_clients()
+    with Session(engine) as s, Stubber(ce) as stub:
         s.add(CeApiCall(called_at=now - timedelta(hours=1), operation="GetCostAndUsage"))  # yesterday
         s.commit()
-        recorder = aws_ce.Recorder(s, 2, now=lambda: now)
+        recorder = ce_calls.Recorder(s, 2, now=lambda: now)
+        recorder.watch(ce)
         assert recorder.used_today() == 0
-        assert recorder.call("GetCostAndUsage", 1, lambda **_kw: {"ResultsByTime": []}) == {"ResultsByTime": []}
-        recorder.call("GetCostAndUsage", 2, lambda **_kw: {})
-        with pytest.raises(aws_ce.BudgetExceeded, match="daily cap of 2"):
-            recorder.call("GetCostAndUsage", 3, lambda **_kw: pytest.fail("sent past the cap"))
+        stub.add_response("get_cost_and_usage", {"ResultsByTime": []}, REQUEST)
+        stub.add_response("get_cost_and_usage", {}, {**REQUEST, "NextPageToken": "p2"})
+        assert ce.get_cost_and_usage(**REQUEST) == {"ResultsByTime": []}
+        ce.get_cost_and_usage(**REQUEST, NextPageToken="p2")
+        with pytest.raises(ce_calls.BudgetExceeded, match="daily cap of 2"):
+            ce.get_cost_and_usage(**REQUEST)  # nothing queued: Stubber would fail it had it been sent
         calls = list(s.exec(select(CeApiCall).order_by(CeApiCall.id)).scalars())
     assert [c.page for c in calls] == [1, 1, 2]
     assert calls[-1].called_at.replace(tzinfo=UTC) == now

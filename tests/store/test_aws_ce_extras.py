@@ -14,9 +14,9 @@ from botocore.stub import Stubber
 from sqlalchemy import select
 from sqlmodel import Session
 
+from finops.data import ce_calls
+from finops.data.ce_features import OPERATIONS, run_extras
 from finops.data.refresh import run_refresh
-from finops.data.sources import aws_ce
-from finops.data.sources.aws_ce_extras import OPERATIONS, run_extras
 from finops.data.tables import Anomaly, AwsForecast, CeApiCall, CeFeature, Recommendation
 from finops.settings import get_settings
 
@@ -214,7 +214,7 @@ def error(operation: str, code: str, message: str = "", status: int = 400):
 
 def extras(engine, ce, *, today=TODAY, now=NOW, cap=100, force=False) -> dict[str, str]:
     with Session(engine) as s:
-        recorder = aws_ce.Recorder(s, cap, now=lambda: now)
+        recorder = ce_calls.Recorder(s, cap, now=lambda: now)
         return run_extras(s, ce, recorder, today=today, force=force)
 
 
@@ -540,12 +540,12 @@ def test_daily_cap_stops_the_remaining_extras(store):
 
 
 def test_a_failure_while_storing_is_an_error_not_a_crash(store, monkeypatch):
-    from finops.data.sources import aws_ce_extras
+    from finops.data import forecasts
 
     def broken(*_args):
         raise RuntimeError("disk full\nmore detail")
 
-    monkeypatch.setattr(aws_ce_extras, "store_forecast", broken)
+    monkeypatch.setattr(forecasts, "store_aws_forecast", broken)
     ce = ce_client()
     with Stubber(ce) as stub:
         queue_all(stub)

@@ -124,7 +124,7 @@ def test_forecast_run_stores_points_errors_and_skips_bad_series(seeded_store):
 
 
 def test_a_failed_forecast_run_keeps_the_previous_one(seeded_store, monkeypatch):
-    from finops.models import forecast
+    from finops.models import forecast_batch
 
     with Session(seeded_store) as s:
         good = ForecastRun(refresh_run_id=None, status="ok")
@@ -134,7 +134,7 @@ def test_a_failed_forecast_run_keeps_the_previous_one(seeded_store, monkeypatch)
         def broken(*_args, **_kwargs):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(forecast, "forecast_many", broken)
+        monkeypatch.setattr(forecast_batch, "forecast_many", broken)
         run = forecasts.run_forecasts(session=s, settings=SMALL, refresh_run_id=1)
         assert (run.status, run.message) == ("failed", "RuntimeError: boom")
         assert forecasts.latest_run(session=s).id == good.id
@@ -143,7 +143,7 @@ def test_a_failed_forecast_run_keeps_the_previous_one(seeded_store, monkeypatch)
 
 def test_update_models_runs_once_per_data_version(seeded_store, monkeypatch):
     from finops.jobs import tasks
-    from finops.models import forecast
+    from finops.models import forecast_batch
 
     calls = []
 
@@ -151,7 +151,7 @@ def test_update_models_runs_once_per_data_version(seeded_store, monkeypatch):
         calls.append(sorted(frames))
         return {}
 
-    monkeypatch.setattr(forecast, "forecast_many", fake_many)
+    monkeypatch.setattr(forecast_batch, "forecast_many", fake_many)
     monkeypatch.setenv("FINOPS_FORECAST_TOP_N", "2")
     from finops.settings import get_settings
 

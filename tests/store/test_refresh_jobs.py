@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from finops import cli
-from finops.data import queries, requests
+from finops.data import queries, refresh_requests
 from finops.data.tables import RefreshRequest, RefreshRun
 from finops.jobs import tasks
 
@@ -50,15 +50,15 @@ def test_a_request_is_taken_refreshed_and_closed(seeded_store, monkeypatch):
 
     get_settings.cache_clear()
     with Session(seeded_store) as s:
-        request, created = requests.request_refresh(session=s, requested_by="ada")
-        again, created_again = requests.request_refresh(session=s, requested_by="bob")
+        request, created = refresh_requests.request_refresh(session=s, requested_by="ada")
+        again, created_again = refresh_requests.request_refresh(session=s, requested_by="bob")
     assert created and not created_again and again.id == request.id  # an open request is not duplicated
     tasks.take_requests()
     with Session(seeded_store) as s:
         done = s.get(RefreshRequest, request.id)
         assert (done.status, done.error, done.requested_by) == ("done", None, "ada")
         assert done.run_id == queries.data_version(session=s) > before
-        assert requests.open_request(session=s) is None
+        assert refresh_requests.open_request(session=s) is None
     tasks.take_requests()  # nothing pending: nothing happens
     assert version(seeded_store) == done.run_id
 
@@ -67,7 +67,7 @@ def test_a_failed_request_says_why_and_keeps_the_data(seeded_store, monkeypatch)
     no_aws_credentials(monkeypatch)
     before, count = version(seeded_store), store_total_engine(seeded_store)
     with Session(seeded_store) as s:
-        request, _ = requests.request_refresh(session=s, requested_by="ada")
+        request, _ = refresh_requests.request_refresh(session=s, requested_by="ada")
     tasks.take_requests()
     with Session(seeded_store) as s:
         failed = s.get(RefreshRequest, request.id)

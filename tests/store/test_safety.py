@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from finops.data import groups, power, requests, resources
+from finops.data import groups, power, refresh_requests, resources
 from finops.data.access import Actor, Forbidden, NotFound
 from finops.data.groups import GroupError
 from finops.data.store_lock import StoreLock
@@ -196,10 +196,10 @@ def test_a_stop_left_running_by_a_dead_sidecar_does_not_block_a_new_one(s):
 
 
 def test_a_refresh_left_running_does_not_swallow_a_new_request(s):
-    first, created = requests.request_refresh(session=s, requested_by="ada")
+    first, created = refresh_requests.request_refresh(session=s, requested_by="ada")
     assert created
-    assert requests.take_next(session=s).id == first.id  # taken by a sidecar that then died
-    again, created = requests.request_refresh(session=s, requested_by="ada")
+    assert refresh_requests.take_next(session=s).id == first.id  # taken by a sidecar that then died
+    again, created = refresh_requests.request_refresh(session=s, requested_by="ada")
     assert created and again.id != first.id
     statuses = s.execute(select(RefreshRequest.status).order_by(RefreshRequest.id)).scalars().all()
     assert statuses == ["running", "pending"]

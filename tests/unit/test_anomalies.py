@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finops.models import anomalies
+from finops.models import anomaly_breakdown, anomaly_detector
 
 START = date(2025, 1, 6)  # a Monday
 WEEK = (100.0, 100.0, 100.0, 100.0, 100.0, 60.0, 60.0)  # Monday .. Sunday: weekends are cheaper
@@ -48,19 +48,19 @@ def spans(found: pd.DataFrame) -> list[tuple[date, date]]:
     ],
 )
 def test_spike_is_one_anomaly_on_its_days_with_its_impact(changes, found):
-    got = anomalies.detect(history(weekly(140, changes=changes)))
+    got = anomaly_detector.detect(history(weekly(140, changes=changes)))
     assert spans(got) == [(day(start), day(end)) for start, end, _, _ in found]
     for (start, end, expected, actual), row in zip(found, got.itertuples(), strict=True):
         assert row.duration_days == end - start + 1
         assert row.expected == pytest.approx(expected)
         assert row.actual == pytest.approx(actual)
         assert row.impact == pytest.approx(actual - expected)
-        assert row.score >= anomalies.DEFAULT_THRESHOLD
+        assert row.score >= anomaly_detector.DEFAULT_THRESHOLD
         assert not row.low_confidence
 
 
 def test_level_shift_is_one_anomaly_from_its_first_day():
-    found = anomalies.detect(history(weekly(160, changes={i: 1.5 for i in range(100, 160)})))
+    found = anomaly_detector.detect(history(weekly(160, changes={i: 1.5 for i in range(100, 160)})))
     assert len(found) == 1 and found.iloc[0]["start_day"] == day(100)
     assert found.iloc[0]["duration_days"] >= 7  # until the expected level has caught up
 
@@ -80,7 +80,7 @@ def test_level_shift_is_one_anomaly_from_its_first_day():
     ],
 )
 def test_ordinary_series_have_no_anomaly(values):
-    assert anomalies.detect(history(values)).empty
+    assert anomaly_detector.detect(history(values)).empty
 
 
 def with_fee(values: list[float], fee: float, start: date = START) -> list[float]:
@@ -102,7 +102,7 @@ def with_fee(values: list[float], fee: float, start: date = START) -> list[float
     ],
 )
 def test_recurring_first_of_month_fee_is_reported_once_at_most(values, start):
-    found = anomalies.detect(history(values, start))
+    found = anomaly_detector.detect(history(values, start))
     fee_days = [d.date() for d in pd.date_range(start, periods=len(values)) if d.day == 1]
     assert all(s < fee_days[1] for s, _ in spans(found)), spans(found)
     assert len(found) <= 1
@@ -121,7 +121,7 @@ def test_recurring_first_of_month_fee_is_reported_once_at_most(values, start):
 )
 def test_min_impact_min_pct_and_threshold_filter(settings, count):
     # day 100 is a Wednesday: +50 on an expected 100 is an impact of USD 50 and 50 %
-    found = anomalies.detect(history(weekly(140, changes={100: 1.5})), **settings)
+    found = anomaly_detector.detect(history(weekly(140, changes={100: 1.5})), **settings)
     assert len(found) == count
     if count:
         assert found.iloc[0]["impact"] == pytest.approx(50.0)
@@ -132,11 +132,11 @@ def test_expected_value_is_causal():
     noise = rng.lognormal(0.0, 0.05, 200)
     values = list(np.array(weekly(200, changes={60: 4.0, 120: 2.5, 170: 3.0})) * noise)
     full, past = history(values), history(values[:150])
-    before = anomalies.detect(past)
-    after = anomalies.detect(full)
+    before = anomaly_detector.detect(past)
+    after = anomaly_detector.detect(full)
     assert len(before) == 2 and len(after) == 3
     pd.testing.assert_frame_equal(after.iloc[:2], before)
-    scored_full, scored_past = anomalies.score_series(full), anomalies.score_series(past)
+    scored_full, scored_past = anomaly_detector.score_series(full), anomaly_detector.score_series(past)
     pd.testing.assert_frame_equal(scored_full.iloc[:150], scored_past)
 
 
@@ -144,10 +144,10 @@ def test_expected_value_is_causal():
 def test_new_service_jumping_in_its_first_days_is_low_confidence(jump_day):
     # 30 days before the service existed, then a normal level, then a 6x burst `jump_day` days in
     values = [0.0] * 30 + weekly(40, changes={jump_day: 6.0, jump_day + 1: 6.0}, start=day(30))
-    found = anomalies.detect(history(values))
+    found = anomaly_detector.detect(history(values))
     assert spans(found) == [(day(30 + jump_day), day(31 + jump_day))]
     assert found.iloc[0]["low_confidence"]
-    scored = anomalies.score_series(history(values))
+    scored = anomaly_detector.score_series(history(values))
     assert scored["history_days"].iloc[30 + jump_day] == jump_day
 
 
@@ -160,7 +160,7 @@ def test_new_service_jumping_in_its_first_days_is_low_confidence(jump_day):
     ],
 )
 def test_first_appearance_is_not_an_anomaly(values):
-    assert anomalies.detect(history(values)).empty
+    assert anomaly_detector.detect(history(values)).empty
 
 
 @pytest.mark.parametrize(
@@ -184,17 +184,17 @@ def test_first_appearance_is_not_an_anomaly(values):
     ],
 )
 def test_bad_input_gives_no_anomaly_and_no_error(frame):
-    found = anomalies.detect(frame)
-    assert found.empty and list(found.columns) == anomalies.DETECT_COLUMNS
-    assert list(anomalies.score_series(frame).columns) == anomalies.SERIES_COLUMNS
+    found = anomaly_detector.detect(frame)
+    assert found.empty and list(found.columns) == anomaly_detector.DETECT_COLUMNS
+    assert list(anomaly_detector.score_series(frame).columns) == anomaly_detector.SERIES_COLUMNS
 
 
 def test_score_series_contract():
-    scored = anomalies.score_series(history([0.0] * 5 + weekly(30)).drop(index=[12]))
+    scored = anomaly_detector.score_series(history([0.0] * 5 + weekly(30)).drop(index=[12]))
     assert list(scored.columns) == ["ds", "y", "expected", "score", "history_days"]
     assert len(scored) == 35 and scored["y"].iloc[12] == 0.0  # the missing day is back, as 0
-    assert scored["expected"].iloc[: 5 + anomalies.MIN_HISTORY_DAYS].isna().all()
-    assert scored["expected"].iloc[5 + anomalies.MIN_HISTORY_DAYS :].notna().all()
+    assert scored["expected"].iloc[: 5 + anomaly_detector.MIN_HISTORY_DAYS].isna().all()
+    assert scored["expected"].iloc[5 + anomaly_detector.MIN_HISTORY_DAYS :].notna().all()
     assert scored["history_days"].tolist() == [0] * 5 + list(range(30))
 
 
@@ -213,8 +213,8 @@ def org(days: int = 130) -> pd.DataFrame:
 
 
 def test_detect_costs_finds_the_rise_by_service_and_by_account_with_contributors():
-    found = anomalies.detect_costs(org())
-    assert list(found.columns) == anomalies.COST_COLUMNS
+    found = anomaly_breakdown.detect_costs(org())
+    assert list(found.columns) == anomaly_breakdown.COST_COLUMNS
     got = {(r.dimension, r.service, r.account_id): r for r in found.itertuples()}
     assert set(got) == {("service", "AmazonEC2", ""), ("account", "", "222")}
     ec2, account = got["service", "AmazonEC2", ""], got["account", "", "222"]
@@ -239,7 +239,7 @@ def test_detect_costs_finds_the_rise_by_service_and_by_account_with_contributors
     ],
 )
 def test_detect_costs_since_and_dimensions(since, dimensions, count):
-    assert len(anomalies.detect_costs(org(), since=since, dimensions=dimensions)) == count
+    assert len(anomaly_breakdown.detect_costs(org(), since=since, dimensions=dimensions)) == count
 
 
 @pytest.mark.parametrize(
@@ -253,8 +253,8 @@ def test_detect_costs_since_and_dimensions(since, dimensions, count):
     ],
 )
 def test_detect_costs_bad_input(frame):
-    found = anomalies.detect_costs(frame)
-    assert found.empty and list(found.columns) == anomalies.COST_COLUMNS
+    found = anomaly_breakdown.detect_costs(frame)
+    assert found.empty and list(found.columns) == anomaly_breakdown.COST_COLUMNS
 
 
 def test_detect_costs_warns_about_series_it_cannot_score(caplog):
@@ -262,13 +262,13 @@ def test_detect_costs_warns_about_series_it_cannot_score(caplog):
         [(day(i), "333", "AWSLambda", 5.0) for i in range(127, 130)],
         columns=["day", "account_id", "service", "unblended_cost"],
     )
-    with caplog.at_level(logging.WARNING, logger=anomalies.__name__):
-        found = anomalies.detect_costs(pd.concat([org(), young], ignore_index=True))
+    with caplog.at_level(logging.WARNING, logger=anomaly_breakdown.__name__):
+        found = anomaly_breakdown.detect_costs(pd.concat([org(), young], ignore_index=True))
     assert "AWSLambda" in caplog.text and "not scored" in caplog.text
     assert len(found) == 2  # the other series are still scored
 
 
 def test_detect_costs_names_are_text():
     frame = org().assign(account_id=lambda f: f["account_id"].astype(int))
-    found = anomalies.detect_costs(frame, dimensions=("account",))
+    found = anomaly_breakdown.detect_costs(frame, dimensions=("account",))
     assert found["account_id"].tolist() == ["222"] and found["external_id"].iloc[0].startswith("account:222:")

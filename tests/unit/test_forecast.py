@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finops.models import forecast
-from finops.models.forecast import SeriesSkipped
+from finops.models import forecast_backtest, forecast_batch, forecaster
+from finops.models.forecaster import SeriesSkipped
 
 # Prophet 1.5 itself calls DataFrame.drop(inplace=True), which pandas 3 deprecates
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")
@@ -37,18 +37,18 @@ def synthetic(days: int, *, level=100.0, noise=0.05, seed=0, start=MONDAY) -> pd
 
 @pytest.mark.parametrize(("level", "expected"), [(51, 51), (80, 80), (95.0, 95), (99, 99), ("90", 90)])
 def test_check_interval_accepts(level, expected):
-    assert forecast.check_interval(level) == expected
+    assert forecaster.check_interval(level) == expected
 
 
 @pytest.mark.parametrize("level", [50, 100, 0, -5, 50.9, 99.5, math.nan, "wide", None])
 def test_check_interval_refuses_with_a_message(level):
     with pytest.raises(ValueError, match=r"interval level must be .*between 51 and 99 %"):
-        forecast.check_interval(level)
+        forecaster.check_interval(level)
 
 
 def test_bad_interval_is_a_caller_error_not_a_skipped_series():
     with pytest.raises(ValueError, match="between 51 and 99"):
-        forecast.forecast_many({"a": synthetic(30)}, interval=100, workers=1)
+        forecast_batch.forecast_many({"a": synthetic(30)}, interval=100, workers=1)
 
 
 @pytest.mark.parametrize(
@@ -62,8 +62,8 @@ def test_bad_interval_is_a_caller_error_not_a_skipped_series():
 )
 def test_rescale_interval(from_level, to_level, lower, upper):
     fc = pd.DataFrame({"ds": [MONDAY], "yhat": [100.0], "yhat_lower": [80.0], "yhat_upper": [130.0]})
-    out = forecast.rescale_interval(fc, from_level=from_level, to_level=to_level)
-    assert list(out.columns) == forecast.OUT_COLUMNS
+    out = forecaster.rescale_interval(fc, from_level=from_level, to_level=to_level)
+    assert list(out.columns) == forecaster.OUT_COLUMNS
     assert out["yhat"].iloc[0] == 100.0
     assert out["yhat_lower"].iloc[0] == pytest.approx(lower, rel=1e-5)
     assert out["yhat_upper"].iloc[0] == pytest.approx(upper, rel=1e-5)
@@ -78,14 +78,14 @@ def test_rescale_interval(from_level, to_level, lower, upper):
 )
 def test_rescale_interval_clips_at_zero_only_non_negative_forecasts(yhat_lower, expected):
     fc = pd.DataFrame({"ds": [MONDAY], "yhat": [10.0], "yhat_lower": [yhat_lower], "yhat_upper": [30.0]})
-    out = forecast.rescale_interval(fc, from_level=80, to_level=95)
+    out = forecaster.rescale_interval(fc, from_level=80, to_level=95)
     assert out["yhat_lower"].iloc[0] == pytest.approx(expected, rel=1e-5, abs=1e-12)
 
 
 def test_rescale_interval_refuses_bad_levels():
     fc = pd.DataFrame({"ds": [MONDAY], "yhat": [1.0], "yhat_lower": [0.5], "yhat_upper": [1.5]})
     with pytest.raises(ValueError, match="between 51 and 99"):
-        forecast.rescale_interval(fc, from_level=80, to_level=100)
+        forecaster.rescale_interval(fc, from_level=80, to_level=100)
 
 
 # --- MAPE, the seasonal-naive baseline and back-tests (no Prophet) --------------------------------------------
@@ -103,27 +103,27 @@ def test_rescale_interval_refuses_bad_levels():
     ],
 )
 def test_mape(actual, predicted, expected):
-    got = forecast.mape(actual, predicted)
+    got = forecast_backtest.mape(actual, predicted)
     assert got == (pytest.approx(expected) if expected is not None else None)
 
 
 def test_seasonal_naive_is_the_mean_of_the_same_weekday_over_the_last_4_weeks():
     # day i (0 = Monday) costs i + 1; the last 4 weeks are days 7..34, so weekday j averages j + 8 + 10.5
-    out = forecast.seasonal_naive(history(np.arange(1, 36)), horizon_days=9)
+    out = forecast_backtest.seasonal_naive(history(np.arange(1, 36)), horizon_days=9)
     assert list(out.columns) == ["ds", "yhat"]
     assert out["ds"].tolist() == list(pd.date_range(MONDAY + pd.Timedelta(days=35), periods=9, freq="D"))
     assert out["yhat"].tolist() == [18.5, 19.5, 20.5, 21.5, 22.5, 23.5, 24.5, 18.5, 19.5]
 
 
 def test_seasonal_naive_fills_unseen_weekdays_with_the_overall_mean():
-    out = forecast.seasonal_naive(history([3.0, 6.0, 9.0]), horizon_days=7)  # Monday..Wednesday only
+    out = forecast_backtest.seasonal_naive(history([3.0, 6.0, 9.0]), horizon_days=7)  # Monday..Wednesday only
     assert out["yhat"].tolist() == [6.0, 6.0, 6.0, 6.0, 3.0, 6.0, 9.0]
 
 
 def test_gaps_are_zero_cost_days():
     full = synthetic(28)
     weekdays_only = full[full["ds"].dt.day_of_week < 5]
-    out = forecast.seasonal_naive(weekdays_only, horizon_days=7)
+    out = forecast_backtest.seasonal_naive(weekdays_only, horizon_days=7)
     weekend = out["ds"].dt.day_of_week >= 5
     assert out.loc[weekend, "yhat"].tolist() == [0.0, 0.0]
     assert (out.loc[~weekend, "yhat"] > 0).all()
@@ -140,20 +140,20 @@ def test_gaps_are_zero_cost_days():
     ],
 )
 def test_backtest_naive(values, expected):
-    got = forecast.backtest_mape(history(values), method="naive")
+    got = forecast_backtest.backtest_mape(history(values), method="naive")
     assert got == (pytest.approx(expected) if expected is not None else None)
 
 
 def test_backtest_pools_the_days_of_every_origin():
     # origins at day 30, 60 and 90: the baseline is exact except across the jump at day 90
     values = [100.0] * 90 + [150.0] * 30
-    assert forecast.backtest_mape(history(values), method="naive") == pytest.approx((30 * (1 / 3)) / 90)
-    assert forecast.backtest_mape(history(values), method="naive", origins=1) == pytest.approx(1 / 3)
+    assert forecast_backtest.backtest_mape(history(values), method="naive") == pytest.approx((30 * (1 / 3)) / 90)
+    assert forecast_backtest.backtest_mape(history(values), method="naive", origins=1) == pytest.approx(1 / 3)
 
 
 def test_backtest_refuses_an_unknown_method():
     with pytest.raises(ValueError, match="method"):
-        forecast.backtest_mape(synthetic(60), method="arima")
+        forecast_backtest.backtest_mape(synthetic(60), method="arima")
 
 
 # --- what cannot be forecast ---------------------------------------------------------------------------------
@@ -176,14 +176,14 @@ def test_backtest_refuses_an_unknown_method():
 )
 def test_skip_reasons(frame, reason):
     with pytest.raises(SeriesSkipped, match="^" + re.escape(reason)):
-        forecast.fit_forecast(frame)
-    result = forecast.forecast_many({"s": frame}, workers=1)["s"]
+        forecaster.fit_forecast(frame)
+    result = forecast_batch.forecast_many({"s": frame}, workers=1)["s"]
     assert result.skipped.startswith(reason)
     assert result.forecast is None and result.mape is None
 
 
 def test_import_does_not_load_prophet():
-    code = "import sys, finops.models.forecast; print('prophet' in sys.modules, 'cmdstanpy' in sys.modules)"
+    code = "import sys, finops.models.forecaster; print('prophet' in sys.modules, 'cmdstanpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -222,7 +222,7 @@ def _with_nans(days: int) -> pd.DataFrame:
     ids=["120-days", "14-days", "400-days", "credits", "gaps-unsorted", "nans"],
 )
 def test_output_contract(frame, horizon):
-    out = forecast.fit_forecast(frame, horizon_days=horizon)
+    out = forecaster.fit_forecast(frame, horizon_days=horizon)
     assert list(out.columns) == ["ds", "yhat", "yhat_lower", "yhat_upper"]
     assert str(out["ds"].dtype) == "datetime64[ns]"
     assert all(str(out[c].dtype) == "float64" for c in ["yhat", "yhat_lower", "yhat_upper"])
@@ -238,8 +238,8 @@ def test_output_contract(frame, horizon):
 @pytest.mark.slow
 def test_the_currency_unit_does_not_change_the_forecast():
     frame = synthetic(120, noise=0.08, seed=2)
-    dollars = forecast.fit_forecast(frame, horizon_days=30)
-    cents = forecast.fit_forecast(frame.assign(y=frame["y"] * 100), horizon_days=30)
+    dollars = forecaster.fit_forecast(frame, horizon_days=30)
+    cents = forecaster.fit_forecast(frame.assign(y=frame["y"] * 100), horizon_days=30)
     for column in ["yhat", "yhat_lower", "yhat_upper"]:
         assert np.allclose(cents[column], dollars[column] * 100, rtol=1e-3), column
 
@@ -247,14 +247,14 @@ def test_the_currency_unit_does_not_change_the_forecast():
 @pytest.mark.slow
 def test_the_same_history_gives_the_same_forecast():
     frame = synthetic(90, noise=0.1, seed=6)
-    pd.testing.assert_frame_equal(forecast.fit_forecast(frame), forecast.fit_forecast(frame))
+    pd.testing.assert_frame_equal(forecaster.fit_forecast(frame), forecaster.fit_forecast(frame))
 
 
 @pytest.mark.slow
 def test_wider_level_gives_a_wider_band_and_the_same_point_forecast():
     frame = synthetic(200, noise=0.1)
-    narrow = forecast.fit_forecast(frame, horizon_days=30, interval=80)
-    wide = forecast.fit_forecast(frame, horizon_days=30, interval=95)
+    narrow = forecaster.fit_forecast(frame, horizon_days=30, interval=80)
+    wide = forecaster.fit_forecast(frame, horizon_days=30, interval=95)
     assert np.allclose(narrow["yhat"], wide["yhat"])
     assert ((wide["yhat_upper"] - wide["yhat_lower"]) > (narrow["yhat_upper"] - narrow["yhat_lower"])).all()
 
@@ -265,16 +265,16 @@ def test_interval_coverage_on_known_noise(level):
     # two years plus 90 days of one process; the band should hold about `level` % of the unseen days
     full = synthetic(730 + 90, level=1000, noise=0.1, seed=11)
     past, future = full.iloc[:730], full.iloc[730:]
-    out = forecast.fit_forecast(past, horizon_days=90, interval=level)
+    out = forecaster.fit_forecast(past, horizon_days=90, interval=level)
     inside = (future["y"].to_numpy() >= out["yhat_lower"]) & (future["y"].to_numpy() <= out["yhat_upper"])
     assert abs(inside.mean() - level / 100) <= 0.12
-    assert forecast.mape(future["y"], out["yhat"]) < 0.1
+    assert forecast_backtest.mape(future["y"], out["yhat"]) < 0.1
 
 
 @pytest.mark.slow
 def test_forecast_follows_the_weekly_pattern_and_gaps_as_zero():
     frame = synthetic(84, noise=0.02)
-    out = forecast.fit_forecast(frame[frame["ds"].dt.day_of_week < 5], horizon_days=14)  # weekends missing
+    out = forecaster.fit_forecast(frame[frame["ds"].dt.day_of_week < 5], horizon_days=14)  # weekends missing
     weekend = out["ds"].dt.day_of_week >= 5
     assert out.loc[weekend, "yhat"].max() < 0.2 * out.loc[~weekend, "yhat"].min()
 
@@ -285,7 +285,7 @@ def test_forecast_follows_the_weekly_pattern_and_gaps_as_zero():
 )
 def test_leading_zeros_are_trimmed_and_short_histories_are_low_confidence(leading_zeros, days, low_confidence):
     frame = history(np.r_[np.zeros(leading_zeros), synthetic(days)["y"]])
-    result = forecast.forecast_many({"new": frame}, horizon_days=10, backtest=False, workers=1)["new"]
+    result = forecast_batch.forecast_many({"new": frame}, horizon_days=10, backtest=False, workers=1)["new"]
     assert result.skipped is None and len(result.forecast) == 10
     assert result.history_days == days
     assert result.low_confidence is low_confidence
@@ -301,8 +301,8 @@ def test_forecast_many_in_spawned_workers_skips_bad_series_and_keeps_the_rest(ca
         "empty": pd.DataFrame({"ds": [], "y": []}),
         "nan": history([math.nan] * 20),
     }
-    with caplog.at_level(logging.WARNING, logger="finops.models.forecast"):
-        results = forecast.forecast_many(batch, horizon_days=30, interval=90, backtest=True, workers=2)
+    with caplog.at_level(logging.WARNING, logger="finops.models.forecast_batch"):
+        results = forecast_batch.forecast_many(batch, horizon_days=30, interval=90, backtest=True, workers=2)
     assert list(results) == list(batch)
     assert {name for name, r in results.items() if r.skipped is None} == {"good", "credits"}
     good = results["good"]

@@ -3,9 +3,15 @@
 import pytest
 
 from finops.data.drivers import prices
-from finops.data.drivers.prices import hourly_cost, parse_fargate_size, price_table, source_note
+from finops.data.drivers.prices import PRICE_FILE, hourly_cost, parse_fargate_size, price_table
 
 FARGATE_VCPU, FARGATE_GB = 0.04048, 0.004445
+
+
+def source_note(path=PRICE_FILE) -> str:
+    """The price table's header comment (its source and recording date), read by the test itself."""
+    with path.open() as fh:
+        return "".join(line[1:].lstrip() for line in fh if line.startswith("#"))
 
 
 @pytest.mark.parametrize(
@@ -80,4 +86,4 @@ def test_table_file_reads_comments_and_rows(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("# source: test\nfamily,size,region,engine,usd_per_hour\nec2,z1.tiny,xx-1,,0.5\n\n")
     assert prices.price_table(path) == {("ec2", "z1.tiny", "xx-1", ""): 0.5}
-    assert prices.source_note(path) == "source: test\n"
+    assert source_note(path) == "source: test\n"

@@ -69,12 +69,9 @@ def make_clients(settings: Any) -> ClientsFactory:
 
 
 def _fail(ref: ResourceRef, action: str, exc: Exception) -> DriverError:
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        why = f"{err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": ")
-    else:
-        why = str(exc)
-    return DriverError(f"cannot {action} {ref}: {why}")
+    from finops.data.aws_errors import describe
+
+    return DriverError(f"cannot {action} {ref}: {describe(exc)}")
 
 
 class _AwsDriver:

@@ -25,12 +25,6 @@ def price_table(path: Path = PRICE_FILE) -> dict[tuple[str, str, str, str], floa
         return {(r["family"], r["size"], r["region"], r["engine"] or ""): float(r["usd_per_hour"]) for r in rows}
 
 
-def source_note(path: Path = PRICE_FILE) -> str:
-    """The table's header comment: its source and recording date."""
-    with path.open() as fh:
-        return "".join(line[1:].lstrip() for line in fh if line.startswith("#"))
-
-
 def parse_fargate_size(size: str) -> tuple[float, float] | None:
     """(vCPU, GB) from a Fargate task size "cpu/memory" in task units, e.g. "256/512" -> (0.25, 0.5)."""
     cpu, sep, memory = (size or "").partition("/")

@@ -1,22 +1,21 @@
 """AWS Cost Explorer source: GetCostAndUsage DAILY by SERVICE and LINKED_ACCOUNT, into the cost contract.
 
-Every Cost Explorer request is billed (USD 0.01), so each one goes through a `Recorder` that writes a
-`ce_api_call` row and refuses a request past `aws_max_requests_per_day`. Amounts stay exact: Cost Explorer
-sends them as decimal text, kept here as `Decimal` so the loader converts them to micro-units without floats.
+Every Cost Explorer request is billed (USD 0.01): the caller has `ce_calls.Recorder` watch the client, which
+counts, caps and records every request it makes. Amounts stay exact: Cost Explorer sends them as decimal
+text, kept here as `Decimal` so the loader converts them to micro-units without floats.
 """
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import func, select, update
-from sqlmodel import Session
+from botocore.exceptions import ClientError
 
+from finops.costs import add_months, month_start
+from finops.data.aws_errors import CREDENTIAL_CODES, DENIED_CODES, error_code
 from finops.data.sources import CONTRACT_COLUMNS
-from finops.data.tables import CeApiCall, utcnow
 from finops.money import amount_to_micros
 from finops.settings import Settings
 
@@ -24,24 +23,41 @@ log = logging.getLogger(__name__)
 
 SOURCE = "aws_ce"
 PROVIDER = "aws"
-PRICE_USD = 0.01  # per GetCostAndUsage (and other Cost Explorer API) request
 CE_REGION = "us-east-1"  # Cost Explorer's one endpoint
 METRICS = ["UnblendedCost", "AmortizedCost"]
 GROUP_BY = [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]
 DEFAULT_GROUP_KEYS = ("SERVICE", "LINKED_ACCOUNT")
-ORG_DENIED = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "AWSOrganizationsNotInUseException",
-    "UnauthorizedOperation",
-}
-
-
-class BudgetExceeded(RuntimeError):
-    """A Cost Explorer request would pass the daily cap (`aws_max_requests_per_day`)."""
+ORG_DENIED = DENIED_CODES | {"AWSOrganizationsNotInUseException"}
 
 
 # --- parsing (pure) ------------------------------------------------------------------------------
+
+
+def decimal_of(value) -> Decimal | None:
+    """Cost Explorer's amount (text or number) as an exact Decimal; None when missing or unreadable."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def float_of(value) -> float | None:
+    """Cost Explorer's amount as a float; None when missing or unreadable."""
+    parsed = decimal_of(value)
+    return None if parsed is None else float(parsed)
+
+
+def day_of(value) -> date | None:
+    """The day of a Cost Explorer date or timestamp ("2026-10-11" or "2026-10-11T00:00:00Z"); None if unreadable."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def _amount(metrics: dict, name: str) -> tuple[Decimal, str | None]:
@@ -124,84 +140,19 @@ def parse_results(
 # --- requests ------------------------------------------------------------------------------------
 
 
-def _retries(meta_holder: dict | None) -> int:
-    meta = (meta_holder or {}).get("ResponseMetadata") or {}
-    return int(meta.get("RetryAttempts") or 0)
-
-
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
-
-
-class Recorder:
-    """Records every Cost Explorer request in `ce_api_call` and enforces the daily cap before sending one.
-
-    Rows are committed as they are written (spend is a fact even if the refresh later fails); `attach`
-    links this recorder's rows to the refresh run once it exists.
-    """
-
-    def __init__(self, session: Session, max_per_day: int, *, now: Callable[[], datetime] = utcnow):
-        self.session = session
-        self.max_per_day = max_per_day
-        self.now = now
-        self.ids: list[int] = []
-
-    def used_today(self) -> int:
-        """Requests already recorded today (UTC), failed ones included."""
-        midnight = datetime.combine(self.now().astimezone(UTC).date(), time(0), tzinfo=UTC)
-        count = select(func.count()).select_from(CeApiCall).where(CeApiCall.called_at >= midnight)
-        return int(self.session.execute(count).scalar_one())
-
-    def check(self) -> None:
-        used = self.used_today()
-        if used >= self.max_per_day:
-            raise BudgetExceeded(
-                f"daily cap of {self.max_per_day} Cost Explorer requests reached ({used} made today, "
-                f"USD {PRICE_USD:.2f} each); refresh stopped without spending more "
-                "(raise FINOPS_AWS_MAX_REQUESTS_PER_DAY or wait until tomorrow, UTC)"
-            )
-
-    def _write(self, operation: str, page: int, *, status: str, error_code: str | None, retries: int) -> None:
-        row = CeApiCall(
-            called_at=self.now(),
-            operation=operation,
-            page=page,
-            status=status,
-            error_code=error_code,
-            retries=retries,
-            cost_usd=PRICE_USD if status == "ok" else 0.0,
-        )
-        self.session.add(row)
-        self.session.commit()
-        self.ids.append(row.id)
-
-    def call(self, operation: str, page: int, send: Callable[..., dict], **params) -> dict:
-        """Check the cap, send one request, record it (ok or error), return the response."""
-        self.check()
-        try:
-            response = send(**params)
-        except (ClientError, BotoCoreError) as exc:
-            holder = exc.response if isinstance(exc, ClientError) else None
-            self._write(operation, page, status="error", error_code=_error_code(exc), retries=_retries(holder))
-            raise
-        self._write(operation, page, status="ok", error_code=None, retries=_retries(response))
-        return response
-
-    def attach(self, run_id: int | None) -> None:
-        """Link the rows recorded since the last `attach` to the refresh run `run_id`."""
-        if run_id is None or not self.ids:
+def _pages(client, params: dict) -> Iterator[dict]:
+    """Every page of one GetCostAndUsage request, following NextPageToken (botocore has no paginator for it)."""
+    token = None
+    while True:
+        response = client.get_cost_and_usage(**(dict(params, NextPageToken=token) if token else params))
+        yield response
+        token = response.get("NextPageToken")
+        if not token:
             return
-        self.session.execute(update(CeApiCall).where(CeApiCall.id.in_(self.ids)).values(run_id=run_id))
-        self.session.commit()
-        self.ids = []
 
 
-def fetch_costs(
-    client, start: date, end: date, *, recorder: Recorder, account_names: dict[str, str] | None = None
-) -> pd.DataFrame:
-    """Daily cost rows for `[start, end)` from GetCostAndUsage, following NextPageToken (CE has no paginator)."""
+def fetch_costs(client, start: date, end: date, *, account_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Daily cost rows for `[start, end)` from GetCostAndUsage grouped by SERVICE and LINKED_ACCOUNT."""
     params = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "DAILY",
@@ -210,22 +161,15 @@ def fetch_costs(
     }
     names = dict(account_names or {})
     frames = []
-    page, token = 1, None
-    while True:
-        request = dict(params, NextPageToken=token) if token else params
-        response = recorder.call("GetCostAndUsage", page, client.get_cost_and_usage, **request)
+    for response in _pages(client, params):
         for account, name in dimension_names(response).items():
             names.setdefault(account, name)
         frames.append((response.get("ResultsByTime") or [], group_keys_of(response)))
-        token = response.get("NextPageToken")
-        if not token:
-            break
-        page += 1
     parts = [parse_results(rbt, account_names=names, group_keys=keys) for rbt, keys in frames]
     return pd.concat(parts, ignore_index=True) if parts else parse_results([], account_names=names)
 
 
-def fetch_daily_totals(client, start: date, end: date, *, recorder: Recorder) -> dict[date, tuple[int, int]]:
+def fetch_daily_totals(client, start: date, end: date) -> dict[date, tuple[int, int]]:
     """Per-day totals of both metrics over `[start, end)`, in micro-units, from one ungrouped request.
 
     A month of days fits one page, so this costs one request: the cheap probe that tells which days
@@ -237,20 +181,14 @@ def fetch_daily_totals(client, start: date, end: date, *, recorder: Recorder) ->
         "Metrics": list(METRICS),
     }
     totals: dict[date, tuple[int, int]] = {}
-    page, token = 1, None
-    while True:
-        request = dict(params, NextPageToken=token) if token else params
-        response = recorder.call("GetCostAndUsage", page, client.get_cost_and_usage, **request)
+    for response in _pages(client, params):
         for period in response.get("ResultsByTime") or []:
             day = date.fromisoformat(period["TimePeriod"]["Start"])
             total = period.get("Total") or {}
             unblended, _ = _amount(total, "UnblendedCost")
             amortized, _ = _amount(total, "AmortizedCost")
             totals[day] = (amount_to_micros(unblended), amount_to_micros(amortized))
-        token = response.get("NextPageToken")
-        if not token:
-            return totals
-        page += 1
+    return totals
 
 
 def account_names(org_client) -> dict[str, str]:
@@ -261,7 +199,7 @@ def account_names(org_client) -> dict[str, str]:
             for account in page.get("Accounts", []):
                 names[account["Id"]] = account.get("Name") or account["Id"]
     except ClientError as exc:
-        code = _error_code(exc)
+        code = error_code(exc)
         if code in ORG_DENIED:
             log.info("AWS Organizations not readable (%s): accounts are shown by id", code)
             return {}
@@ -272,23 +210,7 @@ def account_names(org_client) -> dict[str, str]:
     return names
 
 
-CREDENTIAL_CODES = {
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "RequestExpired",
-}
-
-
 # --- windows and clients -------------------------------------------------------------------------
-
-
-def month_start(day: date, months_back: int = 0) -> date:
-    index = day.year * 12 + day.month - 1 - months_back
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def refresh_window(
@@ -303,12 +225,12 @@ def refresh_window(
     """
     end = today
     if not has_data:
-        return month_start(today, settings.aws_refresh_months_back), end
-    start = month_start(today, 1 if today.day <= settings.aws_grace_days else 0)
+        return add_months(today, -settings.aws_refresh_months_back), end
+    start = add_months(today, -1 if today.day <= settings.aws_grace_days else 0)
     if start >= end:  # the 1st with no grace days: close the previous month at least
         start = month_start(today - timedelta(days=1))
     if last_loaded is not None and last_loaded < start:
-        start = max(month_start(last_loaded), month_start(today, settings.aws_refresh_months_back))
+        start = max(month_start(last_loaded), add_months(today, -settings.aws_refresh_months_back))
     return start, end
 
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from finops.costs import month_start
 from finops.data.sources import CONTRACT_COLUMNS
 
 SOURCE = "demo"
@@ -158,7 +159,7 @@ def generate(
         frame = _inject(frame, anomalies(end), rng, accounts, days)
     frame["unblended_cost"] = frame["unblended_cost"].round(6)
     frame["amortized_cost"] = frame["amortized_cost"].round(6)
-    open_month = pd.Timestamp.now(tz="UTC").date().replace(day=1)
+    open_month = month_start(pd.Timestamp.now(tz="UTC").date())
     frame["estimated"] = frame["day"] >= open_month
     return frame[CONTRACT_COLUMNS].sort_values(["day", "account_id", "service"], ignore_index=True)
 

@@ -1,9 +1,10 @@
-"""Daily cost forecasts: `ds, y` history in, `ds, yhat, yhat_lower, yhat_upper` for the next days out (Prophet)."""
+"""Daily cost forecasts: `ds, y` history in, `ds, yhat, yhat_lower, yhat_upper` for the next days out (Prophet).
+
+Its back-test and the seasonal-naive baseline are in `forecast_backtest`; `forecast_batch` forecasts many
+series in worker processes.
+"""
 
 import logging
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from functools import cache
 from statistics import NormalDist
 
@@ -51,7 +52,7 @@ def check_interval(level: float) -> int:
     return round(value)
 
 
-def _quiet_logging() -> None:
+def quiet_logging() -> None:
     """Silence prophet's plotly notice and cmdstanpy's two lines per fit; also the initializer of each worker."""
     logging.getLogger("prophet.plot").disabled = True
     import cmdstanpy
@@ -62,8 +63,8 @@ def _quiet_logging() -> None:
 
 @cache
 def _prophet():
-    # imported here so that `import finops.models.forecast` stays cheap (prophet takes about 1 s)
-    _quiet_logging()
+    # imported here so that `import finops.models.forecaster` stays cheap (prophet takes about 1 s)
+    quiet_logging()
     from prophet import Prophet
 
     # after the import, which sets INFO; its warnings are about choices made here on purpose (yearly from 700 days)
@@ -71,7 +72,7 @@ def _prophet():
     return Prophet
 
 
-def _clean(history: pd.DataFrame) -> pd.DataFrame:
+def clean_history(history: pd.DataFrame) -> pd.DataFrame:
     """One row per day from the first non-zero day to the last day; missing days are 0, NaN stays unknown."""
     if not {"ds", "y"} <= set(history.columns):
         raise SeriesSkipped(f"history needs columns ds and y, got {', '.join(map(str, history.columns)) or 'none'}")
@@ -94,8 +95,8 @@ def _clean(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"ds": daily.index, "y": daily.to_numpy()})
 
 
-def _clean_enough(history: pd.DataFrame) -> pd.DataFrame:
-    clean = _clean(history)
+def enough_history(history: pd.DataFrame) -> pd.DataFrame:
+    clean = clean_history(history)
     days, known = len(clean), int(clean["y"].notna().sum())
     if days < MIN_HISTORY_DAYS:
         raise SeriesSkipped(f"only {days} day{'s' if days != 1 else ''} of history (needs {MIN_HISTORY_DAYS})")
@@ -104,7 +105,7 @@ def _clean_enough(history: pd.DataFrame) -> pd.DataFrame:
     return clean
 
 
-def _prophet_forecast(clean: pd.DataFrame, horizon_days: int, level: int, intervals: bool) -> pd.DataFrame:
+def prophet_forecast(clean: pd.DataFrame, horizon_days: int, level: int, intervals: bool) -> pd.DataFrame:
     """Fit Prophet on a clean history and predict the `horizon_days` after it."""
     values = clean["y"].dropna()
     # in log space weekly pattern, growth and noise are proportional to the cost; zeros and credits rule it out
@@ -206,56 +207,7 @@ def fit_forecast(history: pd.DataFrame, *, horizon_days: int = 90, interval: int
     level = check_interval(interval)
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    return _prophet_forecast(_clean_enough(history), horizon_days, level, intervals=True)
-
-
-def seasonal_naive(history: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
-    """The baseline: each forecast day is the mean of the same weekday over the last 4 weeks (ds, yhat)."""
-    clean = _clean(history)
-    last = clean["ds"].iloc[-1]
-    recent = clean[clean["ds"] > last - pd.Timedelta(days=28)]
-    by_weekday = recent.groupby(recent["ds"].dt.day_of_week)["y"].mean()
-    days = pd.date_range(last + pd.Timedelta(days=1), periods=horizon_days, freq="D")
-    # a weekday the history has not seen yet (under a week of data) gets the overall mean
-    yhat = by_weekday.reindex(days.day_of_week).fillna(recent["y"].mean()).to_numpy()
-    return pd.DataFrame({"ds": days.astype("datetime64[ns]"), "yhat": yhat.astype(float)})
-
-
-def mape(actual, forecast) -> float | None:
-    """Mean of |actual - forecast| / |actual| over the days whose actual is known and not 0; None if none are."""
-    a, f = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
-    keep = np.isfinite(a) & (a != 0) & np.isfinite(f)
-    return float(np.mean(np.abs(a[keep] - f[keep]) / np.abs(a[keep]))) if keep.any() else None
-
-
-def backtest_mape(
-    history: pd.DataFrame, *, method: str = "prophet", horizon_days: int = 30, origins: int = 3
-) -> float | None:
-    """MAPE of `horizon_days`-ahead forecasts from the last `origins` origins (end-30, end-60, ... days).
-
-    Each origin fits on the days before it and is compared with the actual next `horizon_days`. Origins with
-    fewer than MIN_HISTORY_DAYS days before them are left out; the errors of all their days are pooled (see
-    `mape` for which days count). None when no origin fits.
-    """
-    if method not in ("prophet", "naive"):
-        raise ValueError(f"method must be 'prophet' or 'naive', got {method!r}")
-    clean = _clean(history)
-    actual, predicted = [], []
-    for k in range(1, origins + 1):
-        cut = len(clean) - k * horizon_days
-        if cut < MIN_HISTORY_DAYS:
-            break
-        train, test = clean.iloc[:cut], clean.iloc[cut : cut + horizon_days]
-        try:
-            if method == "naive":
-                fc = seasonal_naive(train, horizon_days=horizon_days)
-            else:  # the point forecast only: no band, no sampling
-                fc = _prophet_forecast(_clean_enough(train), horizon_days, 80, intervals=False)
-        except SeriesSkipped:
-            continue
-        actual.append(test["y"].to_numpy())
-        predicted.append(fc["yhat"].to_numpy())
-    return mape(np.concatenate(actual), np.concatenate(predicted)) if actual else None
+    return prophet_forecast(enough_history(history), horizon_days, level, intervals=True)
 
 
 def _z(level: int) -> float:
@@ -275,69 +227,3 @@ def rescale_interval(forecast: pd.DataFrame, *, from_level: int, to_level: int) 
     if (forecast["yhat_lower"] >= 0).all():
         out["yhat_lower"] = out["yhat_lower"].clip(lower=0)
     return out
-
-
-@dataclass
-class SeriesResult:
-    series: str
-    forecast: pd.DataFrame | None  # None when skipped
-    history_days: int
-    low_confidence: bool
-    mape: float | None  # back-test MAPE of our model
-    naive_mape: float | None  # back-test MAPE of the seasonal-naive baseline
-    skipped: str | None  # the reason when skipped
-
-
-def _one(name: str, history: pd.DataFrame, horizon_days: int, interval: int, backtest: bool) -> SeriesResult:
-    """Forecast one series; a bad series comes back skipped with its reason instead of raising."""
-    days = 0
-    try:
-        days = len(_clean(history))
-        forecast = fit_forecast(history, horizon_days=horizon_days, interval=interval)
-    except SeriesSkipped as exc:
-        return SeriesResult(name, None, days, days < LOW_CONFIDENCE_DAYS, None, None, str(exc))
-    except Exception as exc:  # a fit that fails on odd data must not stop the batch
-        return SeriesResult(name, None, days, days < LOW_CONFIDENCE_DAYS, None, None, f"forecast failed: {exc!r}")
-    ours = naive = None
-    if backtest:
-        try:
-            ours = backtest_mape(history, method="prophet")
-            naive = backtest_mape(history, method="naive")
-        except Exception as exc:  # the forecast is still good without its error figure
-            log.warning("series %s: back-test failed: %r", name, exc)
-    return SeriesResult(name, forecast, days, days < LOW_CONFIDENCE_DAYS, ours, naive, None)
-
-
-def _result(future: Future, name: str) -> SeriesResult:
-    try:
-        return future.result()
-    except Exception as exc:  # a worker that died (out of memory, killed) loses its series, not the batch
-        return SeriesResult(name, None, 0, True, None, None, f"worker failed: {exc!r}")
-
-
-def forecast_many(
-    series: dict[str, pd.DataFrame],
-    *,
-    horizon_days: int = 90,
-    interval: int = 80,
-    backtest: bool = True,
-    workers: int = 2,
-) -> dict[str, SeriesResult]:
-    """Forecast every series in `workers` processes (1: in this one); a bad series is skipped with its reason."""
-    level = check_interval(interval)
-    if horizon_days < 1:
-        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    jobs = [(name, history, horizon_days, level, backtest) for name, history in series.items()]
-    workers = min(workers, len(jobs))
-    if workers <= 1:
-        results = [_one(*job) for job in jobs]
-    else:
-        # spawn, not fork: the caller is a scheduler process with threads
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_logging) as pool:
-            futures = [pool.submit(_one, *job) for job in jobs]
-            results = [_result(future, job[0]) for future, job in zip(futures, jobs, strict=True)]
-    for result in results:
-        if result.skipped:
-            log.warning("series %s skipped: %s", result.series, result.skipped)
-    return {result.series: result for result in results}
