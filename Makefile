@@ -10,13 +10,14 @@ BENCH_ARGS ?=
 # ruff only gets the paths that exist
 LINT_PATHS := $(wildcard finops tests bench Home.py pages)
 
-.PHONY: help venv venv-dev run test lint format bench clean
+.PHONY: help venv venv-dev run test test-fast lint typecheck typecheck-baseline format bench clean
 
 help:
 	@echo "make venv     create .venv and install the runtime requirements"
 	@echo "make run      migrate, load demo data if empty, create the first admin, start sidecar + UI (:8501)"
 	@echo "make test     every test on SQLite and a throwaway PostgreSQL (PYTEST_ARGS=... passes options)"
-	@echo "make lint     ruff check + ruff format --check"
+	@echo "make test-fast  the inner loop: no Playwright, no PostgreSQL, no slow Prophet fits or processes"
+	@echo "make lint     ruff check + ruff format --check + mypy on finops/ against its baseline"
 	@echo "make format   ruff check --fix + ruff format"
 	@echo "make bench    run every bench/bench_*.py (BENCH_ARGS=--small passes options)"
 	@echo "make clean    remove .venv and caches (keeps data/)"
@@ -44,9 +45,20 @@ run: venv
 test: venv-dev
 	bash scripts/test.sh $(PYTEST_ARGS)
 
+test-fast: venv-dev
+	env -u FINOPS_TEST_POSTGRES_URL $(PY) -m pytest -m "not e2e and not slow" -q -rfE $(PYTEST_ARGS)
+
 lint: venv-dev
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(PY) scripts/typecheck.py
+
+typecheck: venv-dev
+	$(PY) scripts/typecheck.py
+
+# rewrite mypy-baseline.txt after fixing type errors (refused if it would grow)
+typecheck-baseline: venv-dev
+	$(PY) scripts/typecheck.py --update
 
 format: venv-dev
 	$(VENV)/bin/ruff check --fix $(LINT_PATHS)

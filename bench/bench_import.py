@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session  # noqa: E402
 
-from finops.data import db, resources  # noqa: E402
+from finops.data import db, resource_fields, resources  # noqa: E402
 
 TYPES = resources.PLATFORM_TYPES
 TARGET_ROWS_PER_S = 30_000
@@ -101,7 +101,7 @@ def main() -> None:
         time.sleep(0.5)
         started = time.perf_counter()
         parse_started = time.perf_counter()
-        header, rows = resources._parse(resources._decode((folder / "inventory.csv").read_bytes(), "inventory.csv"))
+        header, rows = resource_fields.parse(resource_fields.decode((folder / "inventory.csv").read_bytes(), "x.csv"))
         parsed = time.perf_counter() - parse_started
         with Session(engine) as s:
             count = resources.import_csv(session=s, source=folder / "inventory.csv")

@@ -101,25 +101,24 @@ def current_user() -> CurrentUser | None:
     return CurrentUser(username=user.username, name=user.name or user.username, role=user.role)
 
 
-def _login_form(authenticator: stauth.Authenticate) -> None:
+def _login_form() -> bool:
+    """The form; True when it logged someone in just now."""
     with st.form("login"):
         st.subheader("Login")
         username = st.text_input("Username", autocomplete="off")
         password = st.text_input("Password", type="password", autocomplete="off")
         submitted = st.form_submit_button("Login")
     if not submitted:
-        return
+        return False
     try:
         with db.session() as s:
             _start_session(users.authenticate(session=s, username=username, password=password), datetime.now(UTC))
     except users.LoginRefused as exc:
         st.session_state["authentication_status"] = False
         st.error(plain(exc))
-        return
+        return False
     st.session_state["logout"] = None
-    # No st.rerun() here: it would drop the component call that sets the login cookie. The cookie
-    # component's answer triggers the next run, which draws the app without the form.
-    authenticator.cookie_controller.set_cookie()
+    return True
 
 
 def login() -> CurrentUser | None:
@@ -138,15 +137,17 @@ def login() -> CurrentUser | None:
     user = current_user()
     if user is not None:
         return user
-    header = st.empty()
-    with header.container():
+    shown = st.empty()  # the title and the form, removed at once when the login succeeds
+    with shown.container():
         st.title("FinOps")
         st.caption("Self-hosted cloud cost management")
-    _login_form(authenticator)
-    user = current_user()
-    if user is not None:
-        header.empty()
-    return user
+        logged_in = _login_form()
+    if logged_in:
+        shown.empty()
+        # Outside the emptied container, so the cookie component's call reaches the browser. No st.rerun()
+        # either: it would drop that call; the component's answer triggers the next run.
+        authenticator.cookie_controller.set_cookie()
+    return current_user()
 
 
 def logout_button() -> None:

@@ -11,7 +11,7 @@ from finops.data.sources import demo
 from finops.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_DATA = ROOT / "tests" / "data"  # third-party fixtures with their licences (tests/data/README.md)
 ADMIN = ("admin", "admin-pass-1")
 MEMBER = ("member", "member-pass-1")
 
@@ -107,3 +107,11 @@ def modeled_store(_modeled_file, tmp_path, monkeypatch):
     use_store(monkeypatch, tmp_path)
     yield db.get_engine()
     db.get_engine().dispose()
+
+
+def pytest_collection_modifyitems(items):
+    """Tests on the modeled store need its Prophet fits (about a minute, once per session): they count as slow,
+    so `make test-fast` leaves them out (`make test` runs them)."""
+    for item in items:
+        if {"modeled_store", "_modeled_file", "app_store", "app_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -94,7 +94,7 @@ def save_detected(*, session: Session, found: pd.DataFrame, since: date) -> dict
             "actual": float(item["actual"]),
             "impact": float(item["impact"]),
             "score": float(item["score"]) if pd.notna(item["score"]) else None,
-            "contributors": json.dumps(item["contributors"], default=float),
+            "contributors": plain_json(item["contributors"], default=float),  # numpy numbers -> floats
             "low_confidence": bool(item["low_confidence"]),
         }
         if match is None:
@@ -124,6 +124,7 @@ def store_aws_anomalies(session: Session, rows: list[dict], now: datetime) -> No
     existing = {a.external_id: a for a in session.execute(stored).scalars().all()} if ids else {}
     for row in rows:
         fields = dict(row)
+        fields["contributors"] = plain_json(fields.get("contributors") or [])
         aws_feedback = fields.pop("aws_feedback", None)
         anomaly = existing.get(fields["external_id"])
         if anomaly is None:
@@ -191,12 +192,13 @@ def list_anomalies(
     return pd.DataFrame(out, columns=COLUMNS)
 
 
-def _contributors_text(raw: str) -> str:
+def plain_json(value, default=str):
+    """`value` as plain JSON types (lists, dicts, str, float ...), what a JSON column keeps."""
+    return json.loads(json.dumps(value, sort_keys=True, default=default))
+
+
+def _contributors_text(items) -> str:
     """'name (+$impact), ...' for our contributors; AWS root causes as they came."""
-    try:
-        items = json.loads(raw or "[]")
-    except ValueError:
-        return ""
     parts = []
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and "impact" in item:

@@ -22,7 +22,7 @@ def record(session: Session, actor: str, action: str, object_type: str, object_i
             action=action,
             object_type=object_type,
             object_id=str(object_id),
-            detail=json.dumps(detail or {}, sort_keys=True, default=str),
+            detail=json.loads(json.dumps(detail or {}, sort_keys=True, default=str)),  # plain JSON types
         )
     )
 
@@ -49,4 +49,5 @@ def list_entries(
     if object_type is not None:
         stmt = stmt.where(AuditLog.object_type == object_type)
     rows = session.execute(stmt).scalars().all()
-    return pd.DataFrame([{c: getattr(r, c) for c in COLUMNS} for r in rows], columns=COLUMNS)
+    records = [{**{c: getattr(r, c) for c in COLUMNS}, "detail": json.dumps(r.detail, sort_keys=True)} for r in rows]
+    return pd.DataFrame(records, columns=COLUMNS)

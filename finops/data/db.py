@@ -1,5 +1,6 @@
 """The one place that makes an engine and sessions."""
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -7,7 +8,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
@@ -47,6 +48,11 @@ def create_private(path: Path) -> None:
         pass
 
 
+def _json_text(value) -> str:
+    """How JSON columns are written: keys sorted, so equal values are equal text."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for `url`, configured for this project (used by get_engine and by tests)."""
     if url.startswith("sqlite"):
@@ -56,10 +62,12 @@ def make_engine(url: str) -> Engine:
                 create_private(Path(path))
             except OSError as exc:
                 raise StoreUnavailable(f"cannot open the store at {url}: {exc.strerror}: {exc.filename}") from exc
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=_json_text
+        )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
 
 
 @cache
@@ -119,8 +127,3 @@ def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current, set(_code_heads())
-
-
-def is_migrated(engine: Engine | None = None) -> bool:
-    """True when the store has our tables."""
-    return inspect(engine or get_engine()).has_table("cost_daily")

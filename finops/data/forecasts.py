@@ -211,3 +211,13 @@ def monthly(points_frame: pd.DataFrame) -> pd.DataFrame:
         yhat=("yhat", "sum"), yhat_lower=("yhat_lower", "sum"), yhat_upper=("yhat_upper", "sum"), days=("ds", "size")
     )
     return out
+
+
+def close_interrupted(*, session: Session) -> int:
+    """Mark forecast runs left `running` by a sidecar that died as failed (the previous successful run stays the
+    one shown); returns how many. The caller commits."""
+    rows = session.execute(select(ForecastRun).where(ForecastRun.status == "running")).scalars().all()
+    for row in rows:
+        row.status, row.finished_at, row.message = "failed", utcnow(), "interrupted: the sidecar stopped"
+        session.add(row)
+    return len(rows)

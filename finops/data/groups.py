@@ -9,15 +9,15 @@ transaction as the change itself.
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from finops.data import audit
 from finops.data.access import Actor, Forbidden, NotFound, refusal
 from finops.data.resources import RESOURCE_TYPES, get_resource
-from finops.data.search import like_pattern
-from finops.data.tables import PowerAction, Resource, ResourceGroup, ResourceGroupMember, utcnow
+from finops.data.search import contains
+from finops.data.tables import Resource, ResourceGroup, ResourceGroupMember, utcnow
 
 __all__ = ["Actor", "Forbidden", "GroupError", "NotFound"]  # Actor, NotFound, Forbidden live in access
 
@@ -32,16 +32,6 @@ MEMBER_COLUMNS = ["resource_type", "resource_id", "resource_name", "state", "hou
 
 class GroupError(ValueError):
     """The request was refused for a reason the user can fix; the message says which."""
-
-
-
-
-def _contains(session: Session, column, pattern: str):
-    """Case-insensitive LIKE: SQLite's own LIKE already folds ASCII case (as its lower() does) and can skip
-    the per-row lower() call, three times faster on 10,000 groups; elsewhere ILIKE."""
-    if session.get_bind().dialect.name == "sqlite":
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
 
 
 def _visible(stmt, actor: Actor):
@@ -141,9 +131,9 @@ def list_groups(
     if status is not None:
         where.append(ResourceGroup.status == status)
     if search.strip():
-        pattern = like_pattern(search.strip())
+        text = search.strip()
         where.append(
-            or_(_contains(session, ResourceGroup.name, pattern), _contains(session, ResourceGroup.description, pattern))
+            or_(contains(session, ResourceGroup.name, text), contains(session, ResourceGroup.description, text))
         )
     total = session.execute(select(func.count()).select_from(ResourceGroup).where(*where)).scalar_one()
     stmt = (
@@ -264,19 +254,9 @@ def delete_group(*, session: Session, actor: Actor, group_id: int) -> None:
     count = session.execute(
         select(func.count()).select_from(ResourceGroupMember).where(ResourceGroupMember.group_id == group.id)
     ).scalar_one()
-    waiting = (
-        session.execute(select(PowerAction.id).where(PowerAction.group_id == group.id, PowerAction.status == "pending"))
-        .scalars()
-        .all()
-    )
-    if waiting:
-        session.execute(
-            update(PowerAction)
-            .where(PowerAction.id.in_(waiting), PowerAction.status == "pending")
-            .values(status="cancelled", finished_at=utcnow(), error=f"cancelled: {actor.username} deleted the group")
-        )
-        for action_id in waiting:
-            audit.record(session, actor.username, "cancel", "power_action", action_id, {"reason": "group deleted"})
+    from finops.data import power  # power builds on groups; deleting is the one place groups needs it
+
+    waiting = power.cancel_waiting(session=session, actor=actor, group_id=group.id)
     detail = {"name": group.name, "owner": group.owner, "resources": count, "cancelled_requests": waiting}
     session.execute(delete(ResourceGroupMember).where(ResourceGroupMember.group_id == group.id))
     session.delete(group)

@@ -256,3 +256,39 @@ def replace_window(session: Session, source: str, start: date, end: date, rows: 
         raise
     log.info("loaded %s rows from %s for [%s, %s) as run %s", run.rows, source, start, end, run.id)
     return run
+
+
+def record_failed_run(session: Session, source: str, start: date | None, end: date | None, message: str) -> RefreshRun:
+    """Record a refresh that failed before loading anything (the data and the data version stay)."""
+    session.rollback()
+    now = utcnow()
+    run = RefreshRun(
+        source=source, status="failed", started_at=now, finished_at=now, window_start=start, window_end=end,
+        error=message[:2000],
+    )  # fmt: skip
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+def record_unchanged_run(session: Session, source: str, start: date, end: date) -> RefreshRun:
+    """Record a refresh whose probe found nothing new: no data moves, the data version stays."""
+    now = utcnow()
+    run = RefreshRun(source=source, status="unchanged", started_at=now, finished_at=now, window_start=start,
+                     window_end=end)  # fmt: skip
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+def close_interrupted_runs(session: Session) -> int:
+    """Mark runs left `running` by a sidecar that died as failed (their load rolled back); returns how many.
+    The caller commits."""
+    runs = session.execute(select(RefreshRun).where(RefreshRun.status == "running")).scalars().all()
+    for run in runs:
+        run.status, run.finished_at = "failed", utcnow()
+        run.error = "interrupted: the sidecar stopped during this refresh; the previous data was kept"
+        session.add(run)
+    return len(runs)

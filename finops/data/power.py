@@ -9,7 +9,6 @@ A stop's capacity (an Auto Scaling group's min/max/desired, an ECS desiredCount)
 the resource is scaled to zero, and the next start restores it.
 """
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -112,18 +111,50 @@ def _sidecar_alive(session: Session) -> bool:
     return held_elsewhere(session.get_bind())
 
 
+INTERRUPTED = "interrupted: the sidecar stopped while carrying this out; resource states show what changed"
+
+
 def _close_interrupted(session: Session, row: PowerAction) -> None:
-    row.status, row.finished_at = "failed", utcnow()
-    row.error = "interrupted: the sidecar stopped while carrying this out; resource states show what changed"
+    row.status, row.finished_at, row.error = "failed", utcnow(), INTERRUPTED
     session.add(row)
 
 
+def close_interrupted(*, session: Session) -> int:
+    """Mark requests left `running` by a sidecar that died as failed; returns how many. The caller commits."""
+    rows = session.execute(select(PowerAction).where(PowerAction.status == "running")).scalars().all()
+    for row in rows:
+        _close_interrupted(session, row)
+    return len(rows)
+
+
+def fail(*, session: Session, row: PowerAction, error: str) -> None:
+    """Close a claimed request that could not be carried out at all (the sidecar's last guard)."""
+    row.status, row.error, row.finished_at = "failed", error, utcnow()
+    session.add(row)
+    session.commit()
+
+
+def cancel_waiting(*, session: Session, actor: Actor, group_id: int) -> list[int]:
+    """Cancel the group's requests still waiting (its owner or an admin is deleting it), each audited; returns
+    their ids. The caller commits, with the deletion."""
+    waiting = (
+        session.execute(select(PowerAction.id).where(PowerAction.group_id == group_id, PowerAction.status == "pending"))
+        .scalars()
+        .all()
+    )
+    if waiting:
+        session.execute(
+            update(PowerAction)
+            .where(PowerAction.id.in_(waiting), PowerAction.status == "pending")
+            .values(status="cancelled", finished_at=utcnow(), error=f"cancelled: {actor.username} deleted the group")
+        )
+        for action_id in waiting:
+            audit.record(session, actor.username, "cancel", "power_action", action_id, {"reason": "group deleted"})
+    return list(waiting)
+
+
 def _results(row: PowerAction) -> list[dict]:
-    try:
-        value = json.loads(row.results or "[]")
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
+    return [r for r in row.results or [] if isinstance(r, dict)]
 
 
 def _outcome(result: dict, action: str) -> str:
@@ -312,7 +343,7 @@ def execute(*, session: Session, row: PowerAction, settings: Any, clients=None) 
     else:
         row.status = "done" if bad == 0 else "failed" if bad == len(outcomes) else "partial"
         row.error = f"{bad} of {len(outcomes)} resources failed or were refused" if bad else None
-    row.results, row.finished_at = json.dumps(outcomes), utcnow()
+    row.results, row.finished_at = outcomes, utcnow()
     session.add(row)
     session.commit()
     session.refresh(row)

@@ -10,11 +10,10 @@ Our own, from the resource inventory (no usage metrics needed):
 - `schedule`: a running non-production resource (tag env/environment/stage in NONPROD) with an hourly cost
   would save the hours outside a nights-and-weekends schedule (weekdays 08:00-20:00: 60 of 168 hours run).
 - `idle`: a resource the inventory marks idle saves its whole cost if stopped: an EC2 or RDS instance whose
-  CloudWatch CPU peaked under 5 % every day for 14 days (`finops.data.utilization` sets the tag
-  `finops:idle` = `true`), or one the platform reports in state `idle`.
+  CloudWatch CPU peaked under 5 % every day for 14 days (`finops.data.drivers.aws_utilization` sets its `idle`), or one
+  the platform reports in state `idle`.
 """
 
-import json
 from datetime import datetime
 
 import pandas as pd
@@ -46,36 +45,28 @@ class RecommendationError(ValueError):
     """Refused change; the message says why."""
 
 
-def _tags(raw: str) -> dict:
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _peak(tags: dict) -> str:
-    peak = tags.get("finops:cpu_peak")
-    return f" (CPU peaked at {peak} % over 14 days)" if peak is not None else ""
+def _peak(resource: Resource) -> str:
+    peak = resource.cpu_peak
+    return f" (CPU peaked at {peak:.1f} % over 14 days)" if peak is not None else ""
 
 
 def own_recommendations(resources: list[Resource]) -> tuple[list[dict], list[dict]]:
     """(schedule rows, idle rows) for the inventory, as Recommendation fields."""
     schedule, idle = [], []
     for r in resources:
-        tags = _tags(r.tags)
+        tags = r.tags if isinstance(r.tags, dict) else {}
         key = f"{r.resource_type}:{r.resource_id}"
         monthly = r.hourly_cost * HOURS_PER_MONTH
         if r.hourly_cost <= 0:
             continue
-        is_idle = r.state == "idle" or str(tags.get("finops:idle", "")).lower() == "true"
+        is_idle = r.state == "idle" or r.idle
         if is_idle:
             idle.append(
                 {
                     "kind": "stop_idle",
                     "account_id": r.account_id,
                     "resource_id": key,
-                    "description": f"{r.name} ({key}) is idle{_peak(tags)}: stopping it saves its whole cost",
+                    "description": f"{r.name} ({key}) is idle{_peak(r)}: stopping it saves its whole cost",
                     "estimated_monthly_savings": round(monthly, 2),
                 }
             )

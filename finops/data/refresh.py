@@ -22,7 +22,7 @@ from finops import costs
 from finops.data import aws_errors, ce_features, load
 from finops.data.ce_calls import BudgetExceeded, Recorder
 from finops.data.sources import aws_ce, demo, resolve_source
-from finops.data.tables import CostDaily, RefreshRun, utcnow
+from finops.data.tables import CostDaily, RefreshRun
 from finops.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,25 +59,6 @@ def describe_aws_error(exc: BotoCoreError | ClientError | BudgetExceeded, settin
             )
         return f"Cost Explorer error {code}{detail}"
     return f"AWS call failed: {aws_errors.error_message(exc) or type(exc).__name__}"
-
-
-def failed_run(session: Session, source: str, start: date | None, end: date | None, message: str) -> RefreshRun:
-    """Record a refresh that failed before loading anything."""
-    session.rollback()
-    now = utcnow()
-    run = RefreshRun(
-        source=source,
-        status="failed",
-        started_at=now,
-        finished_at=now,
-        window_start=start,
-        window_end=end,
-        error=message[:2000],
-    )
-    session.add(run)
-    session.commit()
-    session.refresh(run)
-    return run
 
 
 def _last_loaded(session: Session, source: str) -> date | None:
@@ -128,7 +109,7 @@ def refresh_aws(
         run = _refresh_window(session, settings, ce, names, recorder, start, end, probe=last is not None)
     except (BotoCoreError, ClientError, BudgetExceeded) as exc:
         message = describe_aws_error(exc, settings)
-        run = failed_run(session, aws_ce.SOURCE, start, end, message)
+        run = load.record_failed_run(session, aws_ce.SOURCE, start, end, message)
         recorder.attach(run.id)
         log.warning("AWS refresh failed: %s", message)
         raise RefreshError(message) from exc
@@ -146,7 +127,8 @@ def _refresh_window(session, settings, ce, names, recorder, start: date, end: da
     if probe and settings.aws_change_probe:
         changed = _changed_days(session, ce, start, end)
         if changed is None:
-            run = _unchanged_run(session, start, end)
+            run = load.record_unchanged_run(session, aws_ce.SOURCE, start, end)
+            log.info("Cost Explorer totals for [%s, %s) unchanged: nothing pulled", start, end)
             recorder.attach(run.id)
             return run
         start, end = changed
@@ -175,7 +157,7 @@ def _continue_history(session, settings, ce, names, recorder, today: date, oldes
             return
         except (BotoCoreError, ClientError) as exc:
             message = describe_aws_error(exc, settings)
-            run = failed_run(session, aws_ce.SOURCE, lo, oldest, f"history: {message}")
+            run = load.record_failed_run(session, aws_ce.SOURCE, lo, oldest, f"history: {message}")
             recorder.attach(run.id)
             log.warning("loading history [%s, %s) failed: %s", lo, oldest, message)
             return
@@ -218,19 +200,6 @@ def _changed_days(session: Session, ce, start: date, end: date) -> tuple[date, d
     if not changed:
         return None
     return changed[0], changed[-1] + timedelta(days=1)
-
-
-def _unchanged_run(session: Session, start: date, end: date) -> RefreshRun:
-    """Record a refresh whose probe found nothing new: no data moves, the data version stays."""
-    now = utcnow()
-    run = RefreshRun(
-        source=aws_ce.SOURCE, status="unchanged", started_at=now, finished_at=now, window_start=start, window_end=end
-    )
-    session.add(run)
-    session.commit()
-    session.refresh(run)
-    log.info("Cost Explorer totals for [%s, %s) unchanged: nothing pulled", start, end)
-    return run
 
 
 def _run_extras(session: Session, ce, recorder: Recorder, today: date) -> None:

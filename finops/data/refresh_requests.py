@@ -50,3 +50,13 @@ def finish(*, session: Session, request: RefreshRequest, run: RefreshRun | None,
     request.error = error
     session.add(request)
     session.commit()
+
+
+def close_interrupted(*, session: Session) -> int:
+    """Mark requests left `running` by a sidecar that died as failed; returns how many. The caller commits."""
+    rows = session.execute(select(RefreshRequest).where(RefreshRequest.status == "running")).scalars().all()
+    for row in rows:
+        row.status, row.finished_at = "failed", utcnow()
+        row.error = "interrupted: the sidecar stopped during this refresh; the previous data was kept"
+        session.add(row)
+    return len(rows)

@@ -8,7 +8,7 @@ integer sums on SQLite and PostgreSQL alike; read functions turn them into `unbl
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -18,6 +18,12 @@ def utcnow() -> datetime:
 
 def money() -> Column:
     return Column(BigInteger, nullable=False, server_default="0")
+
+
+def json_column() -> Column:
+    """A JSON value (dict or list) in its own column type: JSON on PostgreSQL, JSON text on SQLite. SQLAlchemy
+    does not see changes made inside the value: assign a new one."""
+    return Column(JSON, nullable=False)
 
 
 def new_uid() -> str:
@@ -315,7 +321,8 @@ class Anomaly(SQLModel, table=True):
     actual: float | None = None
     impact: float = 0.0  # sum of actual minus expected, in the currency
     score: float | None = None
-    contributors: str = Field(default="[]")  # JSON list: root causes / the accounts or services that moved most
+    # root causes / the accounts or services that moved most: a list of objects
+    contributors: list = Field(default_factory=list, sa_column=json_column())
     low_confidence: bool = False
     feedback: str | None = Field(default=None, max_length=32)  # confirmed | false_positive | planned
     feedback_by: str | None = Field(default=None, max_length=64)
@@ -336,14 +343,19 @@ class Resource(SQLModel, table=True):
     owner: str = Field(default="", max_length=64)
     state: str = Field(default="", max_length=32)
     hourly_cost: float = 0.0
-    tags: str = Field(default="{}")  # JSON object
+    tags: dict = Field(default_factory=dict, sa_column=json_column())  # the resource's own tags (AWS, CSV)
     account_id: str = Field(default="", max_length=64)
     region: str = Field(default="", max_length=64)
     source: str = Field(default="platform", max_length=16)  # platform | aws
     updated_at: datetime = Field(default_factory=utcnow)
     # what the last stop saved to restore later (an Auto Scaling group's min/max/desired, an ECS desiredCount)
-    saved_state: str = Field(default="{}")  # JSON object
+    saved_state: dict = Field(default_factory=dict, sa_column=json_column())
     seen_at: datetime | None = None  # when discovery last found it (AWS resources)
+    size: str = Field(default="", max_length=64)  # instance type, DB class or Fargate "cpu/memory" (discovery)
+    price_known: bool = True  # False: the price table lacks this size, and hourly_cost is 0, not a guess
+    cpu_checked_on: date | None = None  # the UTC day CloudWatch's CPU was last read (at most once a day)
+    cpu_peak: float | None = None  # the highest daily peak CPU (%) over that check's window
+    idle: bool = False  # the peak stayed under the idle threshold every day of the window
 
 
 class ResourceGroup(SQLModel, table=True):
@@ -398,13 +410,13 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=32)  # create | update | delete | add | remove ...
     object_type: str = Field(max_length=32)
     object_id: str = Field(default="", max_length=300)
-    detail: str = Field(default="{}")  # JSON object
+    detail: dict = Field(default_factory=dict, sa_column=json_column())
 
 
 class PowerAction(SQLModel, table=True):
     """A "Stop all" / "Start all" asked for on a resource group; the sidecar carries it out through the drivers.
 
-    `results` is a JSON list with one {resource_type, resource_id, name, before, after, error} per member.
+    `results` is a list with one {resource_type, resource_id, name, before, after, outcome, error} per member.
     """
 
     __tablename__ = "power_action"
@@ -421,5 +433,5 @@ class PowerAction(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16, index=True)
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    results: str = Field(default="[]")
+    results: list = Field(default_factory=list, sa_column=json_column())
     error: str | None = None

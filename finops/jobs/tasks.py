@@ -13,18 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from finops.data import (
     anomalies,
     db,
-    discovery,
     forecasts,
+    load,
     power,
     queries,
     recommendations,
     refresh_requests,
-    utilization,
 )
+from finops.data.drivers import aws_discovery, aws_utilization
 from finops.data.refresh import RefreshError, run_refresh
 from finops.data.sources import resolve_source
 from finops.data.store_lock import StoreLock
-from finops.data.tables import ForecastRun, Heartbeat, PowerAction, RefreshRequest, RefreshRun, utcnow
+from finops.data.tables import Heartbeat, RefreshRun
 from finops.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -94,25 +94,16 @@ def heartbeat(name: str = SIDECAR) -> None:
 
 def close_interrupted() -> int:
     """Mark refresh runs and requests, forecast runs and stop/start requests left 'running' by a sidecar that
-    died as failed; returns how many."""
-    reason = "interrupted: the sidecar stopped during this refresh; the previous data was kept"
+    died as failed (each by its owner); returns how many."""
     with db.session() as s:
-        runs = s.execute(select(RefreshRun).where(RefreshRun.status == "running")).scalars().all()
-        asked = s.execute(select(RefreshRequest).where(RefreshRequest.status == "running")).scalars().all()
-        for row in [*runs, *asked]:
-            row.status, row.finished_at, row.error = "failed", utcnow(), reason
-            s.add(row)
-        forecasts_left = s.execute(select(ForecastRun).where(ForecastRun.status == "running")).scalars().all()
-        for row in forecasts_left:  # the previous successful run stays the one shown
-            row.status, row.finished_at, row.message = "failed", utcnow(), "interrupted: the sidecar stopped"
-            s.add(row)
-        actions = s.execute(select(PowerAction).where(PowerAction.status == "running")).scalars().all()
-        for row in actions:
-            row.status, row.finished_at = "failed", utcnow()
-            row.error = "interrupted: the sidecar stopped while carrying this out; resource states show what changed"
-            s.add(row)
+        count = (
+            load.close_interrupted_runs(s)
+            + refresh_requests.close_interrupted(session=s)
+            + forecasts.close_interrupted(session=s)
+            + power.close_interrupted(session=s)
+        )
         s.commit()
-    return len(runs) + len(asked) + len(forecasts_left) + len(actions)
+    return count
 
 
 def refresh_costs(backfill: bool = False) -> None:
@@ -175,9 +166,7 @@ def take_power_actions() -> None:
             except Exception as exc:
                 log.exception("%s of group %s failed", row.action, row.group_id)
                 s.rollback()
-                row.status, row.error, row.finished_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
-                s.add(row)
-                s.commit()
+                power.fail(session=s, row=row, error=f"{type(exc).__name__}: {exc}")
 
 
 def discover_resources() -> None:
@@ -187,8 +176,8 @@ def discover_resources() -> None:
         return
     with db.session() as s:
         try:
-            counts = discovery.run_discovery(session=s, settings=settings)
-            idle = utilization.mark_idle(session=s, settings=settings)
+            counts = aws_discovery.run_discovery(session=s, settings=settings)
+            idle = aws_utilization.mark_idle(session=s, settings=settings)
             recommendations.refresh_own(session=s)
         except Exception:
             log.exception("resource discovery failed")

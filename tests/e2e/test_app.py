@@ -107,7 +107,7 @@ def test_overview_screenshot_is_not_blank(page: Page, app_url, tmp_path):
 def create_group(page: Page, name: str) -> None:
     expect(page.get_by_role("heading", name="Create group").first).to_be_visible(timeout=TIMEOUT)
     form = page.get_by_test_id("stForm").first
-    form.get_by_label("Name").fill(name)
+    form.get_by_label("Name", exact=True).fill(name)
     form.get_by_role("button", name="Create group").click()
     expect(page.get_by_text(f"Created group '{name}'").first).to_be_visible(timeout=TIMEOUT)
 
@@ -159,7 +159,7 @@ def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(b
     # a name that looks like Markdown is shown as the characters typed: no link, no image
     evil = "[win](http://evil.test) ![x](http://evil.test/x.png)"
     form = page.get_by_test_id("stForm").first
-    form.get_by_label("Name").fill(evil)
+    form.get_by_label("Name", exact=True).fill(evil)
     form.get_by_role("button", name="Create group").click()
     alert = page.get_by_test_id("stAlertContentSuccess").filter(has_text="Created group").first
     expect(alert).to_be_visible(timeout=TIMEOUT)

@@ -4,7 +4,6 @@ moto 5.2.5 does not implement these four operations, so a real boto3 ce client a
 Stubber also checks every request's parameters, and one with nothing queued proves no request was made.
 """
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import boto3
@@ -286,7 +285,7 @@ def test_happy_path_stores_exactly_what_was_served(store):
     assert (a.start_day, a.end_day) == (date(2026, 10, 11), date(2026, 10, 13))
     assert (a.impact, a.actual, a.expected, a.score) == (150.25, 300.5, 150.25, 0.875)
     assert (a.service, a.account_id) == ("Amazon Elastic Compute Cloud - Compute", "111111111111")
-    assert json.loads(a.contributors) == served["RootCauses"]
+    assert a.contributors == served["RootCauses"]
     assert a.feedback is None
 
     assert recommendations(store) == EXPECTED_RECOMMENDATIONS

@@ -227,7 +227,7 @@ def test_every_write_is_audited(s):
     assert log["actor"].tolist() == ["owner", "owner", "admin", "owner", "admin"]
     assert set(log["object_id"]) == {str(g.id)} and set(log["object_type"]) == {"resource_group"}
     assert log["at"].notna().all()
-    details = [json.loads(d) for d in log["detail"]]
+    details = [json.loads(d) for d in log["detail"]]  # the log's table shows detail as JSON text
     assert details[0]["resources"] == ["app:a1"]
     assert details[1] == {"name": ["audited", "renamed"], "status": ["active", "archived"]}
     assert details[2] == {"resource": "workflow:w1"} and details[3] == {"resource": "app:a1"}

@@ -165,20 +165,21 @@ def test_update_models_runs_once_per_data_version(seeded_store, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("state", "tags", "hourly", "expected"),
+    ("state", "tags", "hourly", "expected"),  # tags["idle"]: the CPU check's mark (Resource.idle)
     [
         ("running", {"env": "dev"}, 1.0, ("schedule", round(730 * 108 / 168, 2))),
         ("running", {"Environment": "Staging"}, 2.0, ("schedule", round(2 * 730 * 108 / 168, 2))),
         ("running", {"env": "prod"}, 1.0, None),
         ("stopped", {"env": "dev"}, 1.0, None),
         ("running", {"env": "dev"}, 0.0, None),
-        ("running", {"finops:idle": "true", "env": "prod"}, 0.5, ("idle", 365.0)),
+        ("running", {"idle": True, "env": "prod"}, 0.5, ("idle", 365.0)),
         ("idle", {}, 0.5, ("idle", 365.0)),
     ],
 )
 def test_own_recommendations(state, tags, hourly, expected):
+    tags = dict(tags)
     res = Resource(resource_type="app", resource_id="a1", name="A", state=state, hourly_cost=hourly,
-                   tags=json.dumps(tags))  # fmt: skip
+                   idle=tags.pop("idle", False), tags=tags)  # fmt: skip
     schedule, idle = recommendations.own_recommendations([res])
     got = [("schedule", r["estimated_monthly_savings"]) for r in schedule] + [
         ("idle", r["estimated_monthly_savings"]) for r in idle

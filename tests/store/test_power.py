@@ -1,13 +1,12 @@
 """Stop all / Start all on resource groups through the real drivers (moto server, HTTP receiver), and discovery
 stored in the inventory."""
 
-import json
-
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from finops.data import discovery, groups, power, resources
+from finops.data import groups, power, resources
+from finops.data.drivers import aws_discovery as discovery
 from finops.data.groups import Actor, GroupError, NotFound
 from finops.data.tables import AuditLog, Resource, User
 from finops.settings import Settings
@@ -80,7 +79,7 @@ def test_stop_all_then_start_all_restores_every_aws_family_and_platform(s, aws):
     assert rds["DBInstanceStatus"] == "stopped"
     states = {(r.resource_type, r.resource_id): r for r in s.execute(select(Resource)).scalars()}
     assert {states[m].state for m in [*members, ("app", "app-1")]} == {"stopped"}
-    assert json.loads(states[("asg", "workers")].saved_state) == {"min": 1, "max": 4, "desired": 2}
+    assert states[("asg", "workers")].saved_state == {"min": 1, "max": 4, "desired": 2}
 
     preview = power.plan(session=s, actor=ADMIN, group_id=group.id, action="start")
     asg_change = preview.set_index("resource_id").loc["workers", "change"]
@@ -93,7 +92,7 @@ def test_stop_all_then_start_all_restores_every_aws_family_and_platform(s, aws):
     assert _asg_sizes() == (1, 4, 2)
     assert client("ecs").describe_services(cluster="main", services=["api"])["services"][0]["desiredCount"] == 3
     s.expire_all()
-    assert s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar() == "{}"
+    assert s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar() == {}
     shown = power.recent(session=s, actor=OWNER, group_id=group.id)
     assert list(shown["action"]) == ["start", "stop"] and list(shown["status"]) == ["done", "done"]
     # no platform URL: the app's start only recorded the desired state, and says so
@@ -131,7 +130,7 @@ def test_already_stopped_is_left_alone(s, aws):
     power.request(session=s, actor=OWNER, group_id=group.id, action="stop")
     done = _run_next(s, aws)
     assert done.status == "done"
-    assert json.loads(done.results)[0] | {"name": ""} == {
+    assert done.results[0] | {"name": ""} == {
         "resource_type": "ec2_instance",
         "resource_id": web,
         "name": "",
@@ -200,7 +199,7 @@ def test_discovery_stores_updates_and_marks_missing(s, aws):
     assert (counts["found"], counts["new"], counts["missing"], counts["errors"]) == (2, 2, 0, [])
     row = resources.get_resource(session=s, resource_type="ec2_instance", resource_id=web)
     assert (row.name, row.state, row.source, row.region, row.hourly_cost) == ("web-1", "running", "aws", REGION, 0.0104)
-    assert json.loads(row.tags)["team"] == "data" and row.seen_at is not None
+    assert row.tags["team"] == "data" and row.seen_at is not None
 
     client("ec2").terminate_instances(InstanceIds=[old])
     client("ec2").stop_instances(InstanceIds=[web])
@@ -241,7 +240,8 @@ def test_sidecar_jobs_carry_out_requests_and_discover_only_for_aws(store, moto_e
 def test_idle_instances_from_cloudwatch_become_recommendations(s, aws):
     from datetime import UTC, datetime, timedelta
 
-    from finops.data import recommendations, utilization
+    from finops.data import recommendations
+    from finops.data.drivers import aws_utilization as utilization
 
     (quiet,) = make_ec2(name="quiet")
     (busy,) = make_ec2(name="busy")
@@ -264,8 +264,8 @@ def test_idle_instances_from_cloudwatch_become_recommendations(s, aws):
     discovery.run_discovery(session=s, settings=aws)
     counts = utilization.mark_idle(session=s, settings=aws, now=now)
     assert (counts["checked"], counts["idle"], counts["errors"]) == (3, 1, [])
-    tags = json.loads(resources.get_resource(session=s, resource_type="ec2_instance", resource_id=quiet).tags)
-    assert (tags["finops:idle"], tags["finops:cpu_peak"]) == ("true", "4.9")
+    quiet_row = resources.get_resource(session=s, resource_type="ec2_instance", resource_id=quiet)
+    assert (quiet_row.idle, quiet_row.cpu_peak) == (True, 4.9)
     assert utilization.mark_idle(session=s, settings=aws, now=now)["checked"] == 0  # once a day
     discovery.run_discovery(session=s, settings=aws)  # rediscovery keeps the mark
     recommendations.refresh_own(session=s)
@@ -319,7 +319,7 @@ def test_sigkill_around_the_scale_to_zero_keeps_the_saved_sizes(engine, aws, mot
     assert _asg_sizes() == ((1, 4, 2) if when == "before" else (0, 0, 0))
     with Session(engine) as s:  # committed before the AWS call, whatever happened after
         saved = s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar()
-    assert json.loads(saved) == {"min": 1, "max": 4, "desired": 2}
+    assert saved == {"min": 1, "max": 4, "desired": 2}
 
     use_store(monkeypatch, tmp_path, url=url)
     assert tasks.close_interrupted() == 1  # what the next sidecar does at start
@@ -327,5 +327,5 @@ def test_sigkill_around_the_scale_to_zero_keeps_the_saved_sizes(engine, aws, mot
         power.request(session=s, actor=OWNER, group_id=gid, action="start")
         done = _run_next(s, aws)
         assert done.status == "done", done.results
-        assert s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar() == "{}"
+        assert s.execute(select(Resource.saved_state).where(Resource.resource_id == "workers")).scalar() == {}
     assert _asg_sizes() == (1, 4, 2)

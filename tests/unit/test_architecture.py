@@ -29,21 +29,9 @@ DML = {"insert", "update", "delete"}
 SQL_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 OWNER_ROW = re.compile(r"^\|\s*`(\w+)`\s*\|\s*`([\w/.]+\.py)`", re.MULTILINE)
 
-# Writers outside the owner today. Each entry is being moved to the owner (issue 10); remove it once the
-# module stops writing the table (test_allowed_writers_still_write says when).
-ALLOWED = {
-    # being moved to the owner (issue 10): discovery, utilization and power write the inventory themselves
-    "resource": {"finops/data/discovery.py", "finops/data/utilization.py"},
-    # being moved to the owner (issue 10): refresh.py records failed and "unchanged" runs itself, and the
-    # sidecar's close_interrupted marks runs left running by a dead sidecar as failed
-    "refresh_run": {"finops/data/refresh.py", "finops/jobs/tasks.py"},
-    # being moved to the owner (issue 10): close_interrupted (see refresh_run)
-    "refresh_request": {"finops/jobs/tasks.py"},
-    # being moved to the owner (issue 10): close_interrupted (see refresh_run)
-    "forecast_run": {"finops/jobs/tasks.py"},
-    # being moved to the owner (issue 10): close_interrupted, and take_power_actions' failure path
-    "power_action": {"finops/jobs/tasks.py", "finops/data/groups.py"},
-}
+# Writers outside the owner: none now. A write that has to stay outside its owner for a while goes here, with
+# the reason; test_allowed_writers_still_write says when it can go.
+ALLOWED: dict[str, set[str]] = {}
 
 
 def owners() -> dict[str, str]:

@@ -10,9 +10,9 @@ from finops.data.sources import CONTRACT_COLUMNS
 from finops.data.sources.aws_ce import dimension_names, group_keys_of, parse_results, refresh_window
 from finops.money import series_to_micros
 from finops.settings import Settings
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
-SAMPLE = SHARED_DATA / "aws-ce" / "ce_get_cost_and_usage_monthly_by_service.json"
+SAMPLE = TEST_DATA / "aws-ce" / "ce_get_cost_and_usage_monthly_by_service.json"
 
 
 def group(service, account, unblended=None, amortized=None, unit="USD", **extra):

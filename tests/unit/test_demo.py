@@ -154,12 +154,12 @@ def test_bigger_settings_for_benchmarks():
 
 
 def test_demo_resources_are_deterministic_valid_and_cover_every_platform_type():
-    from finops.data.resources import PLATFORM_TYPES, _clean
+    from finops.data.resource_fields import PLATFORM_TYPES, clean
 
     items = demo.resources(42)
     assert items == demo.resources(42)
     assert {i["resource_type"] for i in items} == set(PLATFORM_TYPES)
     assert len({(i["resource_type"], i["resource_id"]) for i in items}) == len(items)
     for item in items:
-        _clean(**{c: item.get(c) for c in ["resource_type", "resource_id", "name", "owner", "state",
+        clean(**{c: item.get(c) for c in ["resource_type", "resource_id", "name", "owner", "state",
                                             "hourly_cost", "tags", "account_id", "region"]})  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from finops.data.aws_errors import describe
 from finops.data.drivers import (
     PENDING,
     RUNNING,
@@ -69,8 +70,6 @@ def make_clients(settings: Any) -> ClientsFactory:
 
 
 def _fail(ref: ResourceRef, action: str, exc: Exception) -> DriverError:
-    from finops.data.aws_errors import describe
-
     return DriverError(f"cannot {action} {ref}: {describe(exc)}")
 
 
@@ -91,9 +90,6 @@ class _AwsDriver:
         except (ClientError, BotoCoreError) as exc:
             raise _fail(ref, action, exc) from exc
 
-    def raw_state(self, ref: ResourceRef) -> str:
-        raise NotImplementedError
-
     def state(self, ref: ResourceRef) -> str:
         raise NotImplementedError
 
@@ -112,21 +108,21 @@ class Ec2Driver(_AwsDriver):
                     return inst
         raise DriverError(f"cannot read {ref}: instance not found")
 
-    def raw_state(self, ref: ResourceRef) -> str:
+    def _aws_status(self, ref: ResourceRef) -> str:
         return self._instance(ref).get("State", {}).get("Name", "")
 
     def state(self, ref: ResourceRef) -> str:
-        return EC2_STATES.get(self.raw_state(ref), UNKNOWN)
+        return EC2_STATES.get(self._aws_status(ref), UNKNOWN)
 
     def stop(self, ref: ResourceRef) -> dict:
-        raw = self.raw_state(ref)
+        raw = self._aws_status(ref)
         if raw == "terminated":
             raise DriverError(f"cannot stop {ref}: the instance is terminated")
         self.call(ref, "stop", "stop_instances", InstanceIds=[ref.resource_id])
         return {}
 
     def start(self, ref: ResourceRef, saved: dict) -> None:  # noqa: ARG002 - nothing saved for EC2
-        raw = self.raw_state(ref)
+        raw = self._aws_status(ref)
         if raw == "terminated":
             raise DriverError(f"cannot start {ref}: the instance is terminated")
         self.call(ref, "start", "start_instances", InstanceIds=[ref.resource_id])
@@ -135,7 +131,7 @@ class Ec2Driver(_AwsDriver):
 class RdsDriver(_AwsDriver):
     service = "rds"
 
-    def raw_state(self, ref: ResourceRef) -> str:
+    def _aws_status(self, ref: ResourceRef) -> str:
         resp = self.call(ref, "read", "describe_db_instances", DBInstanceIdentifier=ref.resource_id)
         instances = resp.get("DBInstances") or []
         if not instances:
@@ -143,10 +139,10 @@ class RdsDriver(_AwsDriver):
         return instances[0].get("DBInstanceStatus", "")
 
     def state(self, ref: ResourceRef) -> str:
-        return RDS_STATES.get(self.raw_state(ref), UNKNOWN)
+        return RDS_STATES.get(self._aws_status(ref), UNKNOWN)
 
     def stop(self, ref: ResourceRef) -> dict:
-        raw = self.raw_state(ref)
+        raw = self._aws_status(ref)
         if raw == "stopped":
             return {}
         if raw not in RDS_STOPPABLE:
@@ -155,7 +151,7 @@ class RdsDriver(_AwsDriver):
         return {}
 
     def start(self, ref: ResourceRef, saved: dict) -> None:  # noqa: ARG002 - nothing saved for RDS
-        raw = self.raw_state(ref)
+        raw = self._aws_status(ref)
         if raw == "available":
             return
         if raw not in RDS_STARTABLE:
@@ -172,10 +168,6 @@ class AsgDriver(_AwsDriver):
         if not groups:
             raise DriverError(f"cannot read {ref}: Auto Scaling group not found")
         return groups[0]
-
-    def raw_state(self, ref: ResourceRef) -> str:
-        g = self.group(ref)
-        return f"min={g['MinSize']} max={g['MaxSize']} desired={g['DesiredCapacity']}"
 
     def state(self, ref: ResourceRef) -> str:
         return RUNNING if self.group(ref).get("DesiredCapacity", 0) > 0 else STOPPED
@@ -232,10 +224,6 @@ class EcsDriver(_AwsDriver):
             if svc.get("status") != "INACTIVE":
                 return svc
         raise DriverError(f"cannot read {ref}: ECS service not found")
-
-    def raw_state(self, ref: ResourceRef) -> str:
-        svc = self.service_of(ref)
-        return f"{svc.get('status', '')} desired={svc.get('desiredCount', 0)} running={svc.get('runningCount', 0)}"
 
     def state(self, ref: ResourceRef) -> str:
         svc = self.service_of(ref)

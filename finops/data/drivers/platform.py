@@ -2,8 +2,8 @@
 configured, tells the platform by POSTing `{"resource_type", "resource_id", "action"}` to
 `{platform_url}/resources/{type}/{id}/{action}`.
 
-Without a `read` callable the driver cannot see the platform's actual state: `state` then answers the last
-desired state it recorded in this process, else `unknown`.
+The driver cannot see the platform's actual state: `state` answers the last desired state it recorded in this
+process, else `unknown` (the store keeps the desired state as the resource's state).
 """
 
 import json
@@ -18,14 +18,12 @@ from finops.data.drivers import RUNNING, STOPPED, UNKNOWN, DriverError, Resource
 TIMEOUT_SECONDS = 10
 
 Record = Callable[[ResourceRef, str], None]
-Read = Callable[[ResourceRef], str | None]
 
 
 class PlatformDriver:
-    def __init__(self, settings: Any, record: Record | None = None, read: Read | None = None):
+    def __init__(self, settings: Any, record: Record | None = None):
         self.url = (getattr(settings, "platform_url", "") or "").rstrip("/")
         self.record = record
-        self.read = read
         self._desired: dict[tuple[str, str], str] = {}
 
     @property
@@ -37,8 +35,6 @@ class PlatformDriver:
         return {}
 
     def state(self, ref: ResourceRef) -> str:
-        if self.read is not None:
-            return self.read(ref) or UNKNOWN
         return self._desired.get((ref.resource_type, ref.resource_id), UNKNOWN)
 
     def stop(self, ref: ResourceRef) -> dict:

@@ -6,7 +6,6 @@ left out. AWS's own Feedback comes along as `aws_feedback` in our vocabulary; th
 counts (it never overwrites feedback given here).
 """
 
-import json
 from datetime import date, timedelta
 
 from finops.data.sources.aws_ce import day_of, float_of
@@ -35,7 +34,7 @@ def parse_anomaly(item: dict) -> dict | None:
         "actual": float_of(impact.get("TotalActualSpend")),
         "expected": float_of(impact.get("TotalExpectedSpend")),
         "score": float_of((item.get("AnomalyScore") or {}).get("CurrentScore")),
-        "contributors": json.dumps(causes, sort_keys=True, default=str),
+        "contributors": causes,
     }
 
 

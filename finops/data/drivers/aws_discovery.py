@@ -1,26 +1,25 @@
 """Discovery of AWS resources (EC2 instances, RDS instances, Auto Scaling groups, ECS services) in given regions.
 
 Plain functions over boto3 clients: each resource comes back as a dict with resource_type, resource_id, name,
-state (normalised, see `finops.data.drivers`), raw_state, hourly_cost (USD per hour from the price table, None
-when unknown), tags, account_id, region and size. EC2 and RDS cost is the price while running, whatever the
+state (normalised, see `finops.data.drivers`), hourly_cost (USD per hour from the price table, None when
+unknown), tags, account_id, region and size. EC2 and RDS cost is the price while running, whatever the
 state; an Auto Scaling group's and an ECS service's cost follow their current desired count (0 once stopped).
-`store` writes what was found into the inventory (the sidecar's discovery job calls `run_discovery`).
+The inventory's owner (`finops.data.resources.store_discovered`) stores what was found; the sidecar's
+discovery job calls `run_discovery`, which does both.
 """
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import select
 from sqlmodel import Session
 
+from finops.data.aws_errors import describe
 from finops.data.drivers import RUNNING, STOPPED, STOPPING, UNKNOWN
 from finops.data.drivers.aws import EC2_STATES, RDS_STATES, make_clients
 from finops.data.drivers.prices import hourly_cost
-from finops.data.resources import get_resource
-from finops.data.tables import Resource, utcnow
+from finops.data.resources import store_discovered
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def _tags(items: Iterable[dict] | None, key: str = "Key", value: str = "Value") 
     return {t[key]: t.get(value, "") for t in items or [] if key in t}
 
 
-def _pages(client, operation: str, result_key: str, **kwargs) -> Iterable[dict]:
+def _pages(client, operation: str, result_key: str, **kwargs) -> Iterable[Any]:
     if operation in PAGE_SIZES:
         kwargs["PaginationConfig"] = {"PageSize": PAGE_SIZES[operation]}
     for page in client.get_paginator(operation).paginate(**kwargs):
@@ -61,7 +60,6 @@ def discover_ec2(ec2, region: str) -> list[dict]:
                     "resource_id": inst["InstanceId"],
                     "name": tags.get("Name") or inst["InstanceId"],
                     "state": EC2_STATES.get(raw, UNKNOWN),
-                    "raw_state": raw,
                     "hourly_cost": hourly_cost("ec2_instance", size, region),
                     "tags": tags,
                     "account_id": owner,
@@ -88,7 +86,6 @@ def discover_rds(rds, region: str) -> list[dict]:
                 "resource_id": ident,
                 "name": tags.get("Name") or ident,
                 "state": RDS_STATES.get(raw, UNKNOWN),
-                "raw_state": raw,
                 "hourly_cost": cost,
                 "tags": tags,
                 "account_id": _account_of(db.get("DBInstanceArn", "")),
@@ -142,7 +139,6 @@ def discover_asg(autoscaling, ec2, region: str) -> list[dict]:
                 "resource_id": name,
                 "name": tags.get("Name") or name,
                 "state": RUNNING if desired > 0 else STOPPED,
-                "raw_state": f"min={group.get('MinSize')} max={group.get('MaxSize')} desired={desired}",
                 "hourly_cost": hourly_cost("asg", size, region, count=desired) if size else None,
                 "tags": tags,
                 "account_id": _account_of(group.get("AutoScalingGroupARN", "")),
@@ -175,7 +171,8 @@ def _task_size(ecs, task_definition: str, cache: dict[str, str]) -> str:
 
 
 def discover_ecs(ecs, region: str) -> list[dict]:
-    out, sizes = [], {}
+    out: list[dict] = []
+    sizes: dict[str, str] = {}
     for cluster_arn in _pages(ecs, "list_clusters", "clusterArns"):
         cluster = cluster_arn.rsplit("/", 1)[-1]
         arns = list(_pages(ecs, "list_services", "serviceArns", cluster=cluster_arn))
@@ -196,7 +193,6 @@ def discover_ecs(ecs, region: str) -> list[dict]:
                         "resource_id": f"{cluster}/{name}",
                         "name": tags.get("Name") or name,
                         "state": state,
-                        "raw_state": f"{svc.get('status', '')} desired={desired} running={svc.get('runningCount', 0)}",
                         "hourly_cost": hourly_cost("ecs_service", size, region, count=desired) if size else None,
                         "tags": tags,
                         "account_id": _account_of(svc.get("serviceArn", "")),
@@ -241,7 +237,7 @@ def discover(
                 found.extend(run())
             except (ClientError, BotoCoreError) as exc:
                 log.warning("discovery of %s in %s failed: %s", family, region, exc)
-                failures.append((region, family, str(exc)))
+                failures.append((region, family, describe(exc)))
     if failures:
         if errors is None:
             listed = "; ".join(f"{family} in {region}: {msg}" for region, family, msg in failures)
@@ -251,7 +247,6 @@ def discover(
 
 
 FAMILY_TYPES = {"ec2": "ec2_instance", "rds": "rds_instance", "autoscaling": "asg", "ecs": "ecs_service"}
-MISSING = "missing"  # an AWS resource the last discovery no longer found (kept: groups may still name it)
 
 
 def owner_from_tags(tags: dict, owner_tag: str = "owner") -> str:
@@ -263,60 +258,10 @@ def owner_from_tags(tags: dict, owner_tag: str = "owner") -> str:
     return ""
 
 
-def store(
-    *,
-    session: Session,
-    found: list[dict],
-    regions: Iterable[str],
-    errors: list[tuple[str, str, str]],
-    owner_tag: str = "owner",
-) -> dict:
-    """Upsert discovered resources into the inventory; returns counts {"found", "new", "missing"}.
-
-    An AWS resource of a (region, family) that was listed without error but is no longer there becomes
-    `missing`; families that failed keep what the store knew. An AWS resource's owner is the value of its
-    `owner_tag` tag, read again at every discovery, so re-tagging in AWS moves it; without the tag it has no
-    owner (admin-only). An unknown price is stored as 0 with the tag `finops:price` = `unknown`.
-    """
-    now = utcnow()
-    existing = {
-        (r.resource_type, r.resource_id): r
-        for r in session.execute(select(Resource).where(Resource.source == "aws")).scalars()
-    }
-    new = 0
-    for item in found:
-        key = (item["resource_type"], item["resource_id"])
-        row = existing.pop(key, None)
-        if row is None:
-            row = get_resource(session=session, resource_type=key[0], resource_id=key[1]) or Resource(
-                resource_type=key[0], resource_id=key[1], name=item["name"]
-            )
-            new += row.id is None
-        tags = dict(item.get("tags") or {})
-        if row.tags:  # keep what the utilization check added (finops:cpu_*, finops:idle)
-            tags |= {k: v for k, v in json.loads(row.tags).items() if k.startswith(("finops:cpu", "finops:idle"))}
-        if item.get("hourly_cost") is None:
-            tags["finops:price"] = "unknown"
-        if item.get("size"):
-            tags["finops:size"] = item["size"]
-        row.name = str(item["name"])[:256]
-        row.state = item["state"]
-        row.hourly_cost = float(item.get("hourly_cost") or 0.0)
-        row.tags = json.dumps(tags, sort_keys=True)
-        row.account_id, row.region = item.get("account_id", "") or "", item.get("region", "") or ""
-        row.owner = owner_from_tags(item.get("tags") or {}, owner_tag)
-        row.source, row.updated_at, row.seen_at = "aws", now, now
-        session.add(row)
+def listed_pairs(regions: Iterable[str], errors: list[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    """The (region, resource type) pairs listed without error: their resources not found are gone."""
     failed = {(region, FAMILY_TYPES.get(family, family)) for region, family, _ in errors}
-    listed = {(r, t) for r in regions for t in FAMILY_TYPES.values()} - failed
-    missing = 0
-    for row in existing.values():
-        if (row.region, row.resource_type) in listed and row.state != MISSING:
-            row.state, row.updated_at = MISSING, now
-            session.add(row)
-            missing += 1
-    session.commit()
-    return {"found": len(found), "new": new, "missing": missing}
+    return {(r, t) for r in regions for t in FAMILY_TYPES.values()} - failed
 
 
 def run_discovery(*, session: Session, settings: Any, clients_factory: ClientsFactory | None = None) -> dict:
@@ -325,5 +270,7 @@ def run_discovery(*, session: Session, settings: Any, clients_factory: ClientsFa
     errors: list[tuple[str, str, str]] = []
     found = discover(settings, regions, clients_factory, errors=errors)
     owner_tag = getattr(settings, "owner_tag", "owner")
-    counts = store(session=session, found=found, regions=regions, errors=errors, owner_tag=owner_tag)
+    for item in found:
+        item["owner"] = owner_from_tags(item.get("tags") or {}, owner_tag)
+    counts = store_discovered(session=session, found=found, listed=listed_pairs(regions, errors))
     return {**counts, "errors": [f"{family} in {region}: {msg}" for region, family, msg in errors]}

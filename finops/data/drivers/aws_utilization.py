@@ -1,12 +1,12 @@
 """Idle AWS resources from CloudWatch: an EC2 or RDS instance whose daily peak CPU stayed under IDLE_CPU_PCT
 for the last WINDOW_DAYS days (with at least MIN_DAYS days of data) is marked idle in the inventory.
 
-The mark is the tag `finops:idle` = `true` (with `finops:cpu_peak` = the highest daily peak), which the
-recommendations read. Each resource is checked at most once a UTC day (`finops:cpu_checked`): GetMetricData
-bills per metric, so a check every discovery run (15 minutes) would cost 96 times as much for no news.
+The inventory keeps the finding (`idle`, `cpu_peak` = the highest daily peak, `cpu_checked_on`; stored by
+`finops.data.resources.record_cpu_check`), which the recommendations read. Each resource is checked at most once
+a UTC day: GetMetricData bills per metric, so a check every discovery run (15 minutes) would cost 96 times as
+much for no news.
 """
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,10 +14,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from finops.data import resources
+from finops.data.aws_errors import describe
 from finops.data.drivers.aws import make_clients
-from finops.data.tables import Resource, utcnow
+from finops.data.tables import Resource
 
 log = logging.getLogger(__name__)
 IDLE_CPU_PCT = 5.0
@@ -66,11 +68,13 @@ def mark_idle(
     """Check the running EC2 and RDS instances not checked today; returns {"checked", "idle", "errors"}."""
     clients = clients_factory or make_clients(settings)
     now = now or datetime.now(UTC)
-    today = now.date().isoformat()
+    today = now.date()
     rows = (
         session.execute(
             select(Resource).where(
-                Resource.source == "aws", Resource.resource_type.in_(list(METRICS)), Resource.state == "running"
+                col(Resource.source) == "aws",
+                col(Resource.resource_type).in_(list(METRICS)),
+                col(Resource.state) == "running",
             )
         )
         .scalars()
@@ -78,7 +82,7 @@ def mark_idle(
     )
     due: dict[tuple[str, str], list[Resource]] = {}
     for row in rows:
-        if json.loads(row.tags or "{}").get("finops:cpu_checked") != today:
+        if row.cpu_checked_on != today:
             due.setdefault((row.region or "us-east-1", row.resource_type), []).append(row)
     checked, idle, errors = 0, 0, []
     for (region, resource_type), items in due.items():
@@ -86,22 +90,14 @@ def mark_idle(
             peaks = daily_peaks(clients("cloudwatch", region), resource_type, [r.resource_id for r in items], now)
         except (ClientError, BotoCoreError) as exc:
             log.warning("CloudWatch in %s unreadable: %s", region, exc)
-            errors.append(f"cloudwatch in {region}: {exc}")
+            errors.append(f"cloudwatch in {region}: {describe(exc)}")
             continue
         for row in items:
             values = peaks.get(row.resource_id, [])
-            tags = json.loads(row.tags or "{}")
-            tags["finops:cpu_checked"] = today
             is_idle = len(values) >= MIN_DAYS and max(values) < IDLE_CPU_PCT
-            if values:
-                tags["finops:cpu_peak"] = f"{max(values):.1f}"
-            if is_idle:
-                tags["finops:idle"] = "true"
-                idle += 1
-            else:
-                tags.pop("finops:idle", None)
-            row.tags, row.updated_at = json.dumps(tags, sort_keys=True), utcnow()
-            session.add(row)
+            peak = round(max(values), 1) if values else None
+            resources.record_cpu_check(session=session, resource=row, day=today, peak=peak, idle=is_idle)
+            idle += is_idle
             checked += 1
     session.commit()
     return {"checked": checked, "idle": idle, "errors": errors}
