@@ -80,6 +80,7 @@ admin_pages = [
 team_pages = [
     st.Page("pages/resource_groups.py", title="Resource Groups", icon=":material/workspaces:",
             url_path="resource_groups"),
+    st.Page("pages/schedules.py", title="Schedules", icon=":material/schedule:", url_path="schedules"),
 ]  # fmt: skip
 page = st.navigation({"Costs": cost_pages, "Teams": team_pages, "Admin": admin_pages, "Account": account_pages})
 

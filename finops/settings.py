@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     anomaly_min_pct: float = Field(
         0.15, ge=0, description="Smallest anomaly worth reporting, as a share of the expected cost (0.15 = 15 %)"
     )
+    schedule_tick_seconds: int = Field(
+        60, ge=10, le=3600, description="How often the sidecar reconciles schedules with the resources' actual state"
+    )
     models_poll_seconds: int = Field(
         60, ge=5, le=3600, description="How often the sidecar checks for new data to forecast and scan for anomalies"
     )

@@ -49,6 +49,10 @@ cards[3].metric(
 )
 if kpis.potential_savings is None:
     cards[3].caption("No recommendations yet: they appear once savings have been analysed.")
+scheduled = ui.schedule_savings()
+if scheduled is not None:
+    cards[3].caption(f"Schedules: {ui.money(scheduled[0])}/mo predicted, {ui.money(scheduled[1], decimals=2)} "
+                     "saved this month (Schedules page).")  # fmt: skip
 
 spend = ui.data_sources()
 if spend.month_requests:

@@ -9,10 +9,11 @@ request when it carries it out) apply the same ones:
 """
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlmodel import Session, select
 
-from finops.data.tables import Resource, User
+from finops.data.tables import User
 
 ADMIN = "admin"
 
@@ -39,7 +40,14 @@ def actor_from_store(session: Session, username: str) -> Actor | None:
     return None if role is None else Actor(username=username, is_admin=role == ADMIN)
 
 
-def refusal(actor: Actor, resource: Resource | None, what: str = "act on") -> str | None:
+class Owned(Protocol):
+    """Anything with an owner: an inventory row, or the reconciler's light reference to one."""
+
+    @property
+    def owner(self) -> str: ...
+
+
+def refusal(actor: Actor, resource: Owned | None, what: str = "act on") -> str | None:
     """Why `actor` may not `what` the resource (None when they may)."""
     if resource is None:
         return "it is not in the inventory"
@@ -52,5 +60,5 @@ def refusal(actor: Actor, resource: Resource | None, what: str = "act on") -> st
     return None
 
 
-def may_act_on(actor: Actor, resource: Resource | None) -> bool:
+def may_act_on(actor: Actor, resource: Owned | None) -> bool:
     return refusal(actor, resource) is None

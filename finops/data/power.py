@@ -6,27 +6,25 @@ group is the one the request was filed for (its uid) and that the requester may 
 the request and records why; each member is checked against the requester's rights as the store holds them
 then (a member acts only on resources they own). Each member gets a result; one failure does not stop the rest.
 A stop's capacity (an Auto Scaling group's min/max/desired, an ECS desiredCount) is saved and committed *before*
-the resource is scaled to zero, and the next start restores it.
+the resource is scaled to zero, and the next start restores it (`finops.data.actuation`, shared with schedules).
 """
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from finops.data import audit, groups, resources
+from finops.data import actuation, audit, groups, resources
 from finops.data.access import Actor, actor_from_store, refusal
-from finops.data.drivers import RUNNING, STOPPED, UNKNOWN, DriverError, ResourceRef, driver_for
+from finops.data.actuation import RECORDED_NOTE, TARGET
+from finops.data.drivers import UNKNOWN
 from finops.data.groups import GroupError
-from finops.data.resources import AWS_TYPES, get_resource
-from finops.data.tables import PowerAction, Resource, ResourceGroup, ResourceGroupMember, utcnow
+from finops.data.tables import PowerAction, ResourceGroup, utcnow
 
 log = logging.getLogger(__name__)
 ACTIONS = ("stop", "start")
-TARGET = {"stop": STOPPED, "start": RUNNING}
 PLAN_COLUMNS = ["resource_type", "resource_id", "name", "state", "change"]
 ACTION_COLUMNS = ["id", "action", "status", "requested_by", "requested_at", "finished_at", "summary", "error"]
 RESULT_COLUMNS = ["resource_type", "resource_id", "name", "before", "after", "outcome", "error"]
@@ -34,7 +32,6 @@ OPEN = ("pending", "running")
 # what happened to one member: changed (the driver acted), unchanged (already there), recorded (the desired
 # state was written, nothing was told: no platform URL), refused (not the requester's to act on), failed
 OUTCOMES = ("changed", "unchanged", "recorded", "refused", "failed")
-RECORDED_NOTE = "desired state recorded (no platform URL)"
 
 
 def _check_action(action: str) -> str:
@@ -252,71 +249,6 @@ def recheck(*, session: Session, row: PowerAction) -> tuple[Actor | None, str | 
     return actor, None
 
 
-def _record_state(session: Session) -> Callable[[ResourceRef, str], None]:
-    """The platform driver's `record`: the desired state becomes the inventory state."""
-
-    def record(ref: ResourceRef, desired: str) -> None:
-        res = get_resource(session=session, resource_type=ref.resource_type, resource_id=ref.resource_id)
-        if res is not None:
-            resources.set_state(session=session, resource=res, state=desired)
-
-    return record
-
-
-def _apply_one(
-    session: Session,
-    actor: Actor,
-    action: str,
-    member: ResourceGroupMember,
-    res: Resource | None,
-    settings: Any,
-    clients,
-) -> dict:
-    out = {
-        "resource_type": member.resource_type,
-        "resource_id": member.resource_id,
-        "name": (res.name if res is not None else "") or member.resource_name,
-        "before": (res.state if res is not None else "") or UNKNOWN,
-        "after": "",
-        "outcome": "",
-        "error": "",
-    }
-    why = refusal(actor, res, action)
-    if why is not None or res is None:
-        out["outcome"], out["after"], out["error"] = "refused", out["before"], f"not permitted: {why}"
-        return out
-    ref = ResourceRef(member.resource_type, member.resource_id, region=res.region, account_id=res.account_id)
-    is_aws = member.resource_type in AWS_TYPES
-    try:
-        driver = driver_for(member.resource_type, settings, clients=clients, record=_record_state(session))
-        if is_aws:
-            out["before"] = driver.state(ref)  # the inventory may be stale: ask AWS
-        if out["before"] == TARGET[action]:
-            out["after"], out["outcome"] = out["before"], "unchanged"
-            if action == "start":  # running already: sizes saved by a stop that never happened are stale
-                resources.clear_capacity(session=session, resource=res)
-            return out
-        if action == "stop":
-            saved = driver.capacity(ref)
-            if saved:  # durable before the resource is scaled to zero; {} keeps what an earlier stop saved
-                resources.save_capacity(session=session, resource=res, saved=saved)
-            driver.stop(ref)
-        else:
-            driver.start(ref, resources.saved_capacity(res))
-            resources.clear_capacity(session=session, resource=res)
-        out["after"] = driver.state(ref) if is_aws else TARGET[action]
-    except (DriverError, GroupError) as exc:
-        out["outcome"], out["error"] = "failed", str(exc)
-        return out
-    recorded = getattr(driver, "records_only", False)
-    out["outcome"] = "recorded" if recorded else "changed"
-    if recorded:
-        out["error"] = ""
-        out["after"] = f"{out['after']} ({RECORDED_NOTE})"
-    resources.set_state(session=session, resource=res, state=TARGET[action] if recorded else out["after"])
-    return out
-
-
 def execute(*, session: Session, row: PowerAction, settings: Any, clients=None) -> PowerAction:
     """Carry out a claimed request on every member of its group, after re-checking it (`recheck`).
 
@@ -335,7 +267,10 @@ def execute(*, session: Session, row: PowerAction, settings: Any, clients=None) 
     members = groups.member_rows(session, row.group_id)
     outcomes = []
     for member, res in members:
-        outcomes.append(_apply_one(session, actor, row.action, member, res, settings, clients))
+        out = actuation.outcome(res, member.resource_type, member.resource_id, member.resource_name)
+        cause = f"{row.action}_all:{row.id}"
+        outcomes.append(actuation.act(session, actor=actor, action=row.action, res=res, settings=settings,
+                                      clients=clients, cause=cause, out=out))  # fmt: skip
         session.commit()  # each resource's new state lands as soon as it is known
     bad = sum(1 for o in outcomes if o["outcome"] in ("failed", "refused"))
     if not members:

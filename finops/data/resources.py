@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from finops.data import ledger
 from finops.data.resource_fields import (  # noqa: F401  (re-exported: the inventory's vocabulary)
     AWS_TYPES,
     COLUMNS,
@@ -174,9 +175,14 @@ def add_missing(*, session: Session, items: list[dict], source: str = "platform"
     return added
 
 
-def set_state(*, session: Session, resource: Resource, state: str) -> None:
-    """Record a resource's new state (a driver's answer after a stop or start); the caller commits."""
-    resource.state, resource.updated_at = state, utcnow()
+def set_state(*, session: Session, resource: Resource, state: str, cause: str = "") -> None:
+    """Record a resource's new state (a driver's answer after a stop or start) and its ledger interval; the
+    caller commits."""
+    now = utcnow()
+    if state != resource.state or cause:
+        ledger.record(session, resource_type=resource.resource_type, resource_id=resource.resource_id, state=state,
+                      at=now, hourly_cost=resource.hourly_cost, cause=cause)  # fmt: skip
+    resource.state, resource.updated_at = state, now
     session.add(resource)
 
 
@@ -223,6 +229,9 @@ def store_discovered(*, session: Session, found: list[dict], listed: set[tuple[s
             )
             new += row.id is None
         row.name = str(item["name"])[:256]
+        if row.state != item["state"] or row.id is None:
+            ledger.record(session, resource_type=key[0], resource_id=key[1], state=item["state"], at=now,
+                          hourly_cost=float(item.get("hourly_cost") or 0.0), cause="discovery")  # fmt: skip
         row.state = item["state"]
         row.hourly_cost = float(item.get("hourly_cost") or 0.0)
         row.price_known = item.get("hourly_cost") is not None
@@ -235,6 +244,8 @@ def store_discovered(*, session: Session, found: list[dict], listed: set[tuple[s
     missing = 0
     for row in existing.values():
         if (row.region, row.resource_type) in listed and row.state != MISSING:
+            ledger.record(session, resource_type=row.resource_type, resource_id=row.resource_id, state=MISSING,
+                          at=now, hourly_cost=row.hourly_cost, cause="discovery")  # fmt: skip
             row.state, row.updated_at = MISSING, now
             session.add(row)
             missing += 1

@@ -435,3 +435,141 @@ class PowerAction(SQLModel, table=True):
     finished_at: datetime | None = None
     results: list = Field(default_factory=list, sa_column=json_column())
     error: str | None = None
+
+
+class Schedule(SQLModel, table=True):
+    """When its targets run: periods in an IANA time zone, holidays, dated exceptions and overrides; owned by a
+    user (admins see every schedule)."""
+
+    __tablename__ = "schedule"
+    __table_args__ = (UniqueConstraint("owner", "name"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, max_length=32, unique=True)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+    owner: str = Field(max_length=64, index=True)  # username
+    timezone: str = Field(default="UTC", max_length=64)  # IANA name, e.g. Europe/Berlin
+    enforced: bool = False  # re-apply the desired state every tick (an RDS instance AWS restarted, say)
+    retain_running: bool = False  # a target started by hand before a period began is not stopped at its end
+    holiday_country: str = Field(default="", max_length=8)  # ISO code for the `holidays` package; "" = none
+    holiday_subdivision: str = Field(default="", max_length=16)
+    holiday_ics: str = Field(default="")  # an iCalendar of blackout days (its text), "" = none
+    holiday_ics_url: str = Field(default="", max_length=1000)  # where holiday_ics came from, if a URL
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SchedulePeriod(SQLModel, table=True):
+    """One period of a schedule, in AWS Instance Scheduler's language (see finops.scheduling)."""
+
+    __tablename__ = "schedule_period"
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="schedule.id", ondelete="CASCADE", index=True)
+    position: int = 0
+    begin: str = Field(default="", max_length=5)  # HH:MM, "" = none
+    end: str = Field(default="", max_length=5)
+    weekdays: str | None = Field(default=None, max_length=200)  # None = every day
+    monthdays: str | None = Field(default=None, max_length=200)
+    months: str | None = Field(default=None, max_length=200)
+
+
+class ScheduleException(SQLModel, table=True):
+    """A local day on which a schedule's targets stay running or stopped all day, whatever the periods say."""
+
+    __tablename__ = "schedule_exception"
+    __table_args__ = (UniqueConstraint("schedule_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="schedule.id", ondelete="CASCADE", index=True)
+    day: date
+    state: str = Field(max_length=16)  # running | stopped
+    note: str = Field(default="", max_length=200)
+
+
+class ScheduleTarget(SQLModel, table=True):
+    """What a schedule acts on: a resource group (id and uid) or one resource (type and id)."""
+
+    __tablename__ = "schedule_target"
+    __table_args__ = (UniqueConstraint("schedule_id", "group_id", "resource_type", "resource_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="schedule.id", ondelete="CASCADE", index=True)
+    group_id: int = Field(default=0, index=True)  # 0 = a single resource
+    group_uid: str = Field(default="", max_length=32)
+    resource_type: str = Field(default="", max_length=32)
+    resource_id: str = Field(default="", max_length=256)
+
+
+class ScheduleOverride(SQLModel, table=True):
+    """ "Keep running until Friday 18:00": a state forced on a schedule until an expiry, with who and why."""
+
+    __tablename__ = "schedule_override"
+    __table_args__ = (NEVER_REUSED,)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="schedule.id", ondelete="CASCADE", index=True)
+    state: str = Field(max_length=16)  # running | stopped
+    starts_at: datetime = Field(default_factory=utcnow)
+    until: datetime
+    reason: str = Field(default="", max_length=500)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = Field(default=None, max_length=64)
+
+
+class ScheduleAction(SQLModel, table=True):
+    """One start or stop the sidecar carried out (or tried) for a schedule: the activity log."""
+
+    __tablename__ = "schedule_action"
+    __table_args__ = (Index("ix_schedule_action_schedule", "schedule_id", "at"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    schedule_id: int  # no foreign key: the log outlives a deleted schedule
+    schedule_name: str = Field(max_length=100)
+    resource_type: str = Field(max_length=32)
+    resource_id: str = Field(max_length=256)
+    action: str = Field(max_length=8)  # start | stop | none (left alone: retained, refused)
+    before: str = Field(default="", max_length=32)
+    after: str = Field(default="", max_length=32)
+    error: str | None = None
+    attempt: int = 1
+
+
+class ScheduleResourceState(SQLModel, table=True):
+    """What the reconciler remembers of a scheduled resource: the desired state it last reached, a start kept by
+    hand (retain_running), and a failed action waiting to be retried."""
+
+    __tablename__ = "schedule_resource_state"
+    __table_args__ = (UniqueConstraint("resource_type", "resource_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_type: str = Field(max_length=32)
+    resource_id: str = Field(max_length=256)
+    last_desired: str = Field(default="", max_length=16)  # running | stopped | "" (never reached)
+    retained: bool = False
+    failures: int = 0
+    retry_at: datetime | None = None
+    last_error: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ResourceInterval(SQLModel, table=True):
+    """The ledger: one running or stopped interval of a resource ([started_at, ended_at); open while None),
+    with its hourly cost then and what caused it (schedule:ID, stop_all:ID, discovery ...)."""
+
+    __tablename__ = "resource_interval"
+    __table_args__ = (Index("ix_resource_interval_resource", "resource_type", "resource_id", "ended_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_type: str = Field(max_length=32)
+    resource_id: str = Field(max_length=256)
+    state: str = Field(max_length=16)  # running | stopped
+    started_at: datetime = Field(index=True)
+    ended_at: datetime | None = None
+    hourly_cost: float = 0.0
+    cause: str = Field(default="", max_length=64)

@@ -54,6 +54,8 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
          {"minutes": settings.discovery_minutes}),
         (tasks.update_models, "update_models", "forecasts and anomalies after new data",
          {"seconds": settings.models_poll_seconds}),
+        (tasks.reconcile_schedules, "reconcile_schedules", "stop and start scheduled resources",
+         {"seconds": settings.schedule_tick_seconds}),
     ]  # fmt: skip
     for func, job_id, name, interval in polls:
         scheduler.add_job(

@@ -19,6 +19,7 @@ from finops.data import (
     queries,
     recommendations,
     refresh_requests,
+    schedule_runs,
 )
 from finops.data.drivers import aws_discovery, aws_utilization
 from finops.data.refresh import RefreshError, run_refresh
@@ -186,6 +187,20 @@ def discover_resources() -> None:
     log.info("utilization: %(checked)s checked, %(idle)s idle", idle)
     for error in [*counts["errors"], *idle["errors"]]:
         log.warning("discovery: %s", error)
+
+
+def reconcile_schedules() -> None:
+    """One schedule tick: act where the schedules' desired state differs from the resources' (see schedule_runs)."""
+    with db.session() as s:
+        try:
+            counts = schedule_runs.reconcile(session=s, settings=get_settings())
+        except Exception:
+            s.rollback()
+            log.exception("schedule reconciliation failed")
+            return
+    if counts["acted"] or counts["failed"] or counts["refused"]:
+        log.info("schedules: %(resources)s resources, %(acted)s acted on, %(failed)s failed, %(refused)s refused",
+                 counts)  # fmt: skip
 
 
 def update_models() -> None:

@@ -150,3 +150,28 @@ def anomaly_window(series: pd.DataFrame, start, end) -> alt.LayerChart:
         )
     )
     return alt.layer(shade, line)
+
+
+STATE_COLORS = {"running": "#54a24b", "stopped": "#b0b0b0", "any": "#eeca3b"}
+
+
+def week_grid(grid: pd.DataFrame, zone: str) -> alt.Chart:
+    """Weekday x hour of a schedule's week (finops.data.schedule_views.week_grid), coloured by desired state."""
+    order = list(dict.fromkeys(grid["weekday"]))
+    states = list(STATE_COLORS)
+    return (
+        alt.Chart(grid, title=f"A week of this schedule ({zone})")
+        .mark_rect(stroke="white", strokeWidth=1)
+        .encode(
+            x=alt.X("hour:O", title="Hour (local)"),
+            y=alt.Y("weekday:N", sort=order, title=None),
+            color=alt.Color(
+                "state:N", title="Desired", scale=alt.Scale(domain=states, range=list(STATE_COLORS.values()))
+            ),
+            tooltip=[
+                alt.Tooltip("day:T", title="Day"),
+                alt.Tooltip("hour:O", title="Hour"),
+                alt.Tooltip("state:N", title="Desired"),
+            ],  # fmt: skip
+        )
+    )

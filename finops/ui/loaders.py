@@ -85,3 +85,17 @@ def forecast_view(series: str, level: int, version: int, forecast_run: int) -> r
     """`forecast_run` (the newest forecast run id) is only a cache key, like `version`."""
     with db.session() as s:
         return reports.forecast_view(session=s, series=series, level=level)
+
+
+@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+def schedule_savings() -> tuple[float, float] | None:
+    """(USD a month the schedules are predicted to save, USD they saved this month) for an admin; None without
+    any schedule. Re-read every minute (the reconciler changes it without a new data version)."""
+    from finops.data import schedule_views
+    from finops.data.access import Actor
+
+    now = datetime.now(UTC)
+    with db.session() as s:
+        if schedule_views.count_schedules(s) == 0:
+            return None
+        return schedule_views.savings_summary(s, Actor("admin", is_admin=True), now)

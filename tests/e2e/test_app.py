@@ -216,3 +216,33 @@ def test_a_password_change_ends_the_login_and_its_cookie(page: Page, app_url, ap
     expect(page.get_by_role("heading", name="Welcome, Carol")).to_have_count(0)
     log_in(page, app_url, "carol", "carol-pass-2")
     expect(page.get_by_role("heading", name="Welcome, Carol").first).to_be_visible(timeout=TIMEOUT)
+
+
+def test_a_member_schedules_their_group_and_sees_the_week_grid(page: Page, app_url, app_store):
+    from sqlmodel import Session
+
+    from finops.data import db, groups, resources
+    from finops.data.access import Actor
+
+    engine = db.make_engine(f"sqlite:///{app_store}")
+    with Session(engine) as s:
+        checkout = resources.list_resources(session=s, search="Checkout web")["resource_id"].iloc[0]
+        groups.create_group(session=s, actor=Actor("member"), name="e2e dev", resources=[("app", checkout)])
+    engine.dispose()
+    log_in(page, app_url, *MEMBER)
+    expect(page.get_by_role("heading", name="Welcome, Max Member").first).to_be_visible(timeout=TIMEOUT)
+    nav(page, "Schedules")
+    expect(page.get_by_role("heading", name="New schedule").first).to_be_visible(timeout=TIMEOUT)
+    page.get_by_label("Name", exact=True).fill("e2e office hours")
+    page.get_by_label("Time zone (IANA, e.g. Europe/Berlin)").fill("Europe/Berlin")
+    page.get_by_label("Time zone (IANA, e.g. Europe/Berlin)").press("Enter")
+    targets = page.get_by_label("Targets (groups you own, resources you may stop)")
+    targets.click()
+    page.keyboard.type("group: e2e dev")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    expect(page.get_by_text("Preview: stopped 108 h a week").first).to_be_visible(timeout=TIMEOUT)
+    page.get_by_role("button", name="Create schedule").click()
+    expect(page.get_by_text("Created schedule 'e2e office hours'.").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("A week of this schedule (Europe/Berlin)").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stDataFrame").nth(1)).to_contain_text("Checkout web", timeout=TIMEOUT)

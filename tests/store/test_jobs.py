@@ -36,8 +36,11 @@ def test_build_scheduler_has_the_heartbeat_refresh_and_request_jobs():
         "power_actions",
         "discover_resources",
         "update_models",
+        "reconcile_schedules",
     }
     assert jobs["update_models"].func is tasks.update_models
+    assert jobs["reconcile_schedules"].func is tasks.reconcile_schedules
+    assert jobs["reconcile_schedules"].trigger.interval == timedelta(seconds=60)
     assert jobs["power_actions"].func is tasks.take_power_actions
     assert jobs["power_actions"].trigger.interval == timedelta(seconds=4)
     assert jobs["discover_resources"].func is tasks.discover_resources

@@ -114,6 +114,42 @@ class Ec2Driver(_AwsDriver):
     def state(self, ref: ResourceRef) -> str:
         return EC2_STATES.get(self._aws_status(ref), UNKNOWN)
 
+    def states(self, refs: list[ResourceRef]) -> dict[str, str]:
+        """Normalised states of many instances of one region in one call ({} entry missing: not found)."""
+        if not refs:
+            return {}
+        ids = [r.resource_id for r in refs]
+        found: dict[str, str] = {}
+        paginator = self.client(refs[0]).get_paginator("describe_instances")
+        try:
+            for page in paginator.paginate(InstanceIds=ids):
+                for reservation in page.get("Reservations", []):
+                    for inst in reservation.get("Instances", []):
+                        found[inst["InstanceId"]] = EC2_STATES.get(inst.get("State", {}).get("Name", ""), UNKNOWN)
+        except (ClientError, BotoCoreError) as exc:
+            raise _fail(refs[0], f"read {len(refs)} instances including", exc) from exc
+        return found
+
+    def stop_many(self, refs: list[ResourceRef]) -> dict[str, tuple[str, str]]:
+        """Stop many instances of one region in one call; {id: (state before, state after)} as AWS answered (an
+        instance stopped already comes back unchanged)."""
+        resp = self.call(refs[0], f"stop {len(refs)} instances including", "stop_instances",
+                         InstanceIds=[r.resource_id for r in refs])  # fmt: skip
+        return self._current(resp.get("StoppingInstances") or [])
+
+    def start_many(self, refs: list[ResourceRef]) -> dict[str, tuple[str, str]]:
+        """Start many instances of one region in one call; {id: (state before, state after)} as AWS answered."""
+        resp = self.call(refs[0], f"start {len(refs)} instances including", "start_instances",
+                         InstanceIds=[r.resource_id for r in refs])  # fmt: skip
+        return self._current(resp.get("StartingInstances") or [])
+
+    @staticmethod
+    def _current(changes: list[dict]) -> dict[str, tuple[str, str]]:
+        def state(change: dict, key: str) -> str:
+            return EC2_STATES.get((change.get(key) or {}).get("Name", ""), UNKNOWN)
+
+        return {c["InstanceId"]: (state(c, "PreviousState"), state(c, "CurrentState")) for c in changes}
+
     def stop(self, ref: ResourceRef) -> dict:
         raw = self._aws_status(ref)
         if raw == "terminated":

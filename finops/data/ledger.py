@@ -1,0 +1,72 @@
+"""The ledger: running and stopped intervals per resource, the one record of when a resource cost money.
+
+Every state a stop, a start or a discovery establishes lands here (`record`), whoever caused it (a schedule, a
+Stop all, an observation); realised schedule savings and user and group costs are read from it.
+"""
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from finops.data.tables import ResourceInterval
+
+RUNNING, STOPPED = "running", "stopped"
+# a state on its way counts as where it goes: AWS answers "stopping" to a stop, "pending" to a start
+ON_THE_WAY = {"stopping": STOPPED, "pending": RUNNING}
+COLUMNS = ["resource_type", "resource_id", "state", "started_at", "ended_at", "hourly_cost", "cause"]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def record(
+    session: Session, *, resource_type: str, resource_id: str, state: str, at: datetime, hourly_cost: float,
+    cause: str,
+) -> None:  # fmt: skip
+    """Close the resource's open interval at `at` and open one in `state`; nothing when it is already in that
+    state (stopping counts as stopped, pending as running). Any other state (missing, unknown ...) only closes the
+    open interval. The caller
+    commits."""
+    state = ON_THE_WAY.get(state, state)
+    key = (col(ResourceInterval.resource_type) == resource_type, col(ResourceInterval.resource_id) == resource_id)
+    open_row = session.execute(
+        select(ResourceInterval).where(*key, col(ResourceInterval.ended_at).is_(None))
+    ).scalars().first()  # fmt: skip
+    if open_row is not None and open_row.state == state:
+        return
+    if open_row is not None:
+        session.execute(update(ResourceInterval).where(col(ResourceInterval.id) == open_row.id).values(ended_at=at))
+    if state in (RUNNING, STOPPED):
+        session.add(
+            ResourceInterval(
+                resource_type=resource_type,
+                resource_id=resource_id,
+                state=state,
+                started_at=at,
+                hourly_cost=hourly_cost,
+                cause=cause[:64],
+            )  # fmt: skip
+        )
+
+
+def intervals(
+    *, session: Session, start: datetime, end: datetime, cause_prefix: str = "", state: str | None = None
+) -> pd.DataFrame:
+    """Intervals overlapping [start, end), clipped to it (COLUMNS; an open one ends at `end`)."""
+    stmt = select(ResourceInterval).where(
+        col(ResourceInterval.started_at) < end,
+        (col(ResourceInterval.ended_at).is_(None)) | (col(ResourceInterval.ended_at) > start),
+    )
+    if cause_prefix:
+        stmt = stmt.where(col(ResourceInterval.cause).startswith(cause_prefix))
+    if state:
+        stmt = stmt.where(col(ResourceInterval.state) == state)
+    rows = []
+    for r in session.execute(stmt).scalars():
+        began = r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=UTC)
+        lo, hi = max(began, start), min(_aware(r.ended_at) or end, end)
+        rows.append([r.resource_type, r.resource_id, r.state, lo, hi, r.hourly_cost, r.cause])
+    return pd.DataFrame(rows, columns=COLUMNS)
