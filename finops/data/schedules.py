@@ -6,6 +6,7 @@ only groups they own and resources they may stop (`finops.data.access`); every c
 pages evaluate.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -106,6 +107,16 @@ def _owner_of(session: Session, actor: Actor, spec: ScheduleSpec) -> Actor:
     return owner
 
 
+def _with_fetched_calendar(spec: ScheduleSpec) -> ScheduleSpec:
+    """A spec naming an iCalendar URL gets the calendar's text, fetched now (saving again fetches it again)."""
+    if spec.holiday_ics_url and not spec.holiday_ics:
+        try:
+            return replace(spec, holiday_ics=calendars.fetch_ics(spec.holiday_ics_url))
+        except ExpressionError as exc:
+            raise SpecError(str(exc)) from None
+    return spec
+
+
 def _check_holidays(spec: ScheduleSpec) -> None:
     try:
         if spec.holiday_country:
@@ -147,6 +158,7 @@ def _apply(row: Schedule, spec: ScheduleSpec) -> None:
 def save(*, session: Session, actor: Actor, spec: ScheduleSpec, schedule_id: int | None = None) -> Schedule:
     """Create (schedule_id None) or replace a schedule from a checked spec; ScheduleError, SpecError or Forbidden
     name the field, and nothing is saved then."""
+    spec = _with_fetched_calendar(spec)
     _check_holidays(spec)
     if schedule_id is None:
         owner = _owner_of(session, actor, spec)

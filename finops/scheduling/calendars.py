@@ -68,6 +68,28 @@ def ics_days(text: str, today: date | None = None) -> frozenset[date]:
     return frozenset(days)
 
 
+FETCH_TIMEOUT = 10
+
+
+def fetch_ics(url: str) -> str:
+    """The text of an iCalendar at an http(s) URL (at most MAX_ICS_BYTES); ExpressionError says why not."""
+    import urllib.error
+    import urllib.request
+
+    if not url.lower().startswith(("http://", "https://")):
+        raise ExpressionError(f"holidays.ics_url: {url!r} is not an http(s) URL")
+    try:
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as resp:  # noqa: S310 - checked scheme
+            data = resp.read(MAX_ICS_BYTES + 1)
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise ExpressionError(f"holidays.ics_url: cannot fetch {url} ({getattr(exc, 'reason', exc)})") from None
+    if len(data) > MAX_ICS_BYTES:
+        raise ExpressionError(f"holidays.ics_url: the calendar at {url} is over {MAX_ICS_BYTES // 1000} kB")
+    text = data.decode("utf-8", errors="replace")
+    ics_days(text)  # refuse what is not a calendar now, not at the next tick
+    return text
+
+
 class Holidays:
     """A schedule's holidays: a country's, an iCalendar's, or both (a day in either)."""
 
