@@ -20,6 +20,11 @@ WEEKS = 8  # weeks of history behind each weekday's pattern
 SCALE_DAYS = 91  # days of residuals behind the scale: one drift or shift must not fill half of them
 MIN_HISTORY_DAYS = 3  # the first days are not scored: a service's first day is often partial
 LOW_CONFIDENCE_DAYS = 56  # under 8 weeks of history the weekday pattern and the scale are rough
+RAMP_DAYS = 90  # a service this young may still be ramping up: its level follows the climb
+RAMP_SPAN_DAYS = 3  # its climb: the median of the last 3 days against that of the 3 before
+RAMP_LEAD_DAYS = 2  # from the middle of the last 3 days to the day scored
+RETURN_DAYS = 56  # back to the highest level of the 4-8 weeks before: the end of a dip, not a rise
+REPORT_AFTER_DAYS = 56  # a store's first detection reports from 8 weeks after its first data (issue 15)
 CANDIDATE_SCORE = 2.0  # a day at least this unusual can be part of an anomaly
 MAX_GAP_DAYS = 1  # one ordinary day inside a rise does not split it in two
 SCALE_FLOOR_USD = 1.0
@@ -93,8 +98,30 @@ def _with_fee(expected: np.ndarray, actual: np.ndarray, base: np.ndarray) -> np.
     return np.fmax(expected * (1 + carried(share)), expected + carried(amount))
 
 
-def expected_cost(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Expected cost and age (days since the first cost) of each column of `values` (days x series, gaps 0)."""
+def _rolling_max(a: np.ndarray, window: int) -> np.ndarray:
+    """Rolling maximum down each column of `a` (NaN ignored)."""
+    return pd.DataFrame(a).rolling(window, min_periods=1).max().to_numpy()
+
+
+def _level(x: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plain level of each day from the days before it (for the scale), and the level to score rises against.
+
+    The plain level is the median of the last LEVEL_DAYS days. While a series is young (under RAMP_DAYS) it may
+    be ramping up as it is adopted, so the level to score against also follows its recent climb. And a day is
+    only a rise against the highest level of the 4-8 weeks before it too: coming back from a dip (holidays, a
+    paused service) to where the cost was before it is not an anomaly.
+    """
+    level = _rolling_median(x, LEVEL_DAYS, min_periods=1)
+    plain = _lag(level, 1)
+    recent = _rolling_median(x, RAMP_SPAN_DAYS, min_periods=2)
+    climb = np.clip((_lag(recent, 1) - _lag(recent, RAMP_SPAN_DAYS + 1)) / RAMP_SPAN_DAYS, 0.0, None)  # rises only
+    ramping = np.fmax(plain, _lag(recent, 1) + RAMP_LEAD_DAYS * np.nan_to_num(climb))
+    prior = _lag(_rolling_max(level, RETURN_DAYS - LEVEL_DAYS), LEVEL_DAYS + 1)
+    return plain, np.fmax(np.where(age < RAMP_DAYS, ramping, plain), prior)
+
+
+def _expectations(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected cost to score rises against, the plain expectation (for the scale), and the age."""
     n = len(values)
     alive = values > 0
     birth = np.where(alive.any(axis=0), alive.argmax(axis=0), n)  # leading zeros are not history
@@ -106,29 +133,40 @@ def expected_cost(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.clip(np.nan_to_num(_same_weekday(np.where(week > 0, regular / week, np.nan)), nan=1.0), 0.05, 20)
         offset = np.nan_to_num(_same_weekday(regular - week), nan=0.0)
-        scaled = _lag(_rolling_median(regular / factor, LEVEL_DAYS, min_periods=1), 1) * factor
-    shifted = _lag(_rolling_median(regular - offset, LEVEL_DAYS, min_periods=1), 1) + offset
+        scaled = [level * factor for level in _level(regular / factor, age)]
+    shifted = [level + offset for level in _level(regular - offset, age)]
     # The weekly pattern as a factor fits a rise of everything; as an offset, a new always-on resource (which
     # does not dip at weekends). The larger expectation is kept so that neither kind of change makes the next
     # weekends look like rises; they agree while the level is steady.
-    expected = np.fmax(scaled, shifted)
+    ordinary, expected = np.fmax(scaled[0], shifted[0]), np.fmax(scaled[1], shifted[1])
     rows = np.flatnonzero(first)
     base = np.fmax(week * factor, week + offset)
-    expected[rows] = _with_fee(expected[rows], values[rows], base[rows])
-    expected[age < MIN_HISTORY_DAYS] = np.nan
+    for frame in (ordinary, expected):
+        frame[rows] = _with_fee(frame[rows], values[rows], base[rows])
+        frame[age < MIN_HISTORY_DAYS] = np.nan
+    # a young service's first monthly fees are part of how it starts, not a rise
+    young_fee = first[:, None] & (age < RAMP_DAYS)
+    expected[young_fee] = np.fmax(expected[young_fee], values[young_fee])
+    return expected, ordinary, age
+
+
+def expected_cost(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Expected cost and age (days since the first cost) of each column of `values` (days x series, gaps 0)."""
+    expected, _, age = _expectations(values, days)
     return expected, age
 
 
 def _model(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected cost, score and history days of each column of `values` (days x series, gaps already 0)."""
-    expected, age = expected_cost(values, days)
-    residual = values - expected
-    size = np.maximum(np.abs(expected), SCALE_FLOOR_USD)
-    spread = _lag(1.4826 * _rolling_median(np.abs(residual) / size, SCALE_DAYS, min_periods=7), 1)
+    expected, ordinary, age = _expectations(values, days)
+    # the scale comes from the plain residuals: neither a dip below an earlier level nor a ramp moves it
+    size = np.maximum(np.abs(ordinary), SCALE_FLOOR_USD)
+    spread = _lag(1.4826 * _rolling_median(np.abs(values - ordinary) / size, SCALE_DAYS, min_periods=7), 1)
     # young series get a wide floor: their weekday pattern is still unknown (a Monday after a first weekend)
     floor = np.where(age < 14, 0.5, np.where(age < LOW_CONFIDENCE_DAYS, 0.1, 0.02))
+    size = np.maximum(np.abs(expected), SCALE_FLOOR_USD)
     scale = np.maximum(np.fmax(spread, floor) * size, SCALE_FLOOR_USD)
-    return expected, residual / scale, np.maximum(age, 0)
+    return expected, (values - expected) / scale, np.maximum(age, 0)
 
 
 def _runs(score: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
