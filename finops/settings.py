@@ -98,6 +98,19 @@ class Settings(BaseSettings):
     forecast_interval: int = Field(80, ge=51, le=99, description="Prediction interval (%) the sidecar stores")
     forecast_horizon_days: int = Field(90, ge=7, le=366, description="Days ahead the sidecar forecasts")
     forecast_workers: int = Field(2, ge=1, le=16, description="Processes that fit forecasts in parallel")
+    forecast_prophet_series: int = Field(
+        10,
+        ge=0,
+        le=10000,
+        description="How many series, largest first (total, then the top services, then accounts), also try "
+        "Prophet among the models their back-test chooses from (about 1 s of CPU each); the rest choose among "
+        "the fast ones",
+    )
+    forecast_holidays_country: str = Field(
+        "",
+        description="ISO code of the country whose public holidays the forecasts learn (e.g. US, DE, GB); "
+        "empty for none",
+    )
     anomaly_min_impact: float = Field(
         20.0, ge=0, description="Smallest anomaly worth reporting: actual minus expected over its days, in USD"
     )
@@ -176,6 +189,18 @@ class Settings(BaseSettings):
         bad = [r for r in value if not REGION.match(r)]
         if bad:
             raise ValueError(f"{bad[0]!r} is not an AWS region name such as us-east-1")
+        return value
+
+    @field_validator("forecast_holidays_country")
+    @classmethod
+    def _forecast_holidays_country(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not value:
+            return value
+        import holidays
+
+        if value not in holidays.list_supported_countries():
+            raise ValueError("must be empty or a country code the holidays package knows, such as US, DE or GB")
         return value
 
     @field_validator("platform_url")

@@ -13,6 +13,7 @@ st.title("Anomalies")
 status = ui.store_status()
 ui.freshness_badge(status)
 ui.require_data(status)
+ui.run_progress("anomalies")
 
 c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1, 2])
 since = c1.date_input("Since", value=status.last_day - timedelta(days=180), key="an_since")
@@ -25,11 +26,11 @@ with db.session() as s:
         session=s, since=since, search=search,
         source=None if source == "all" else source,
         status=None if state == "all" else state,
-        dimension=None if dimension == "all" else dimension,
+        dimension=None if dimension == "all" else dimension, events=True,
     )  # fmt: skip
 
-st.caption(f"{len(table)} anomalies. Ours (finops) come from a robust seasonal model per service and per account; "
-           "AWS's from Cost Anomaly Detection.")  # fmt: skip
+st.caption(f"{len(table)} anomalies. Ours (finops) come from a robust seasonal model per service and per account "
+           "(one row when both see the same rise); AWS's from Cost Anomaly Detection.")  # fmt: skip
 st.dataframe(
     table.drop(columns=["id", "score"]),
     hide_index=True,
@@ -52,9 +53,13 @@ labels = {r.id: f"{r.start_day} · {r.service or r.account_id or 'AWS monitor'} 
           for r in table.itertuples()}  # fmt: skip
 chosen = st.selectbox("Anomaly", list(labels), format_func=labels.get, key="an_selected")
 with db.session() as s:
-    series, anomaly = anomalies.series_around(session=s, anomaly_id=chosen)
+    views = [anomalies.series_around(session=s, anomaly_id=r.id) for r in anomalies.event_rows(session=s,
+             anomaly_id=chosen)]  # fmt: skip
 picked = table.set_index("id").loc[chosen]
-st.altair_chart(charts.anomaly_window(series, picked["start_day"], picked["end_day"]), width="stretch")
+for series, view in views:  # the service's and the account's series when both saw the rise
+    if len(views) > 1:
+        st.markdown(ui.plain(f"By {view.dimension}: {view.service or view.account_id}"))
+    st.altair_chart(charts.anomaly_window(series, view.start_day, view.end_day or view.start_day), width="stretch")
 if picked["low_confidence"]:
     st.warning("Low confidence: the series had little history when this happened.")
 st.markdown(f"**Contributors:** {ui.plain(picked['contributors']) or '—'}", help="Largest impact first")

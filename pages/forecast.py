@@ -1,8 +1,9 @@
-"""Forecast: history and our forecast with its band, per series, with the back-test error beside a baseline."""
+"""Forecast: history and our forecast with its band, per series, with the back-test error beside two baselines."""
 
 import streamlit as st
 
 from finops import auth, ui
+from finops.data import forecasts
 from finops.ui import charts
 
 auth.require_role(auth.ADMIN)
@@ -10,6 +11,7 @@ st.title("Forecast")
 status = ui.store_status()
 ui.freshness_badge(status)
 ui.require_data(status)
+ui.run_progress("forecast")
 
 c1, c2 = st.columns([3, 1])
 level = c2.slider("Interval (%)", min_value=51, max_value=99, value=80, key="fc_level")
@@ -23,14 +25,29 @@ view = ui.forecast_view(series, level, status.version, status.forecast_run)
 row = view.series.set_index("series").loc[series]
 
 st.caption(f"Forecast run {view.run_id} of {view.run_created_at:%Y-%m-%d %H:%M} UTC, stored at "
-           f"{view.stored_level} %, shown at {level} %.")  # fmt: skip
+           f"{view.stored_level} %, shown at {level} %. Model: {forecasts.model_label(row['model'])}, chosen by "
+           "back-test; its band comes from its back-test errors.")  # fmt: skip
 if row["low_confidence"]:
     st.warning(f"Low confidence: only {row['history_days']} days of history (8 weeks or more is reliable).")
-m1, m2, m3 = st.columns(3)
+m1, m2, m3, m4 = st.columns(4)
 m1.metric("Back-test error (MAPE, 30 days ahead)", ui.ratio_pct(row["mape"]))
 m2.metric("Seasonal-naive baseline", ui.ratio_pct(row["naive_mape"]), help="Same weekday, mean of the last 4 weeks")
-m3.metric("History", f"{row['history_days']} days")
+m3.metric("Last week repeated", ui.ratio_pct(row["last_week_mape"]), help="Each day the same weekday of last week")
+m4.metric("History", f"{row['history_days']} days")
 st.altair_chart(charts.forecast(view.history, view.forecast, view.aws, level), width="stretch")
+
+st.subheader("Back-test")
+st.caption(f"30 days ahead from 3 origins (30, 60 and 90 days before the last day). The stored {view.stored_level} % "
+           f"band held {ui.ratio_pct(row['coverage'], 0)} of those days.")  # fmt: skip
+st.dataframe(
+    forecasts.backtest_table(row),
+    hide_index=True,
+    column_config={
+        "forecast": st.column_config.TextColumn("Forecast"),
+        "mape": st.column_config.NumberColumn("Daily error (MAPE)", format="percent"),
+        "total_error": st.column_config.NumberColumn("Error of the 30-day total", format="percent"),
+    },
+)
 
 st.subheader("Monthly totals")
 st.dataframe(

@@ -58,8 +58,9 @@ def run_forecast(args) -> int:
         raise CommandError(str(exc)) from None
     with db.session() as s:
         if args.run:
+            bar = progress_bar("forecast", "series") if sys.stderr.isatty() else None
             run = forecasts.run_forecasts(session=s, settings=get_settings(), refresh_run_id=queries.data_version(
-                session=s))  # fmt: skip
+                session=s), progress=bar)  # fmt: skip
             print(f"forecast run {run.id}: {run.status} ({run.message})", file=sys.stderr)
             if run.status != "ok":
                 return 1
@@ -71,11 +72,12 @@ def run_forecast(args) -> int:
         reason = row["skipped"].iloc[0] if not row.empty else "not among the forecast series"
         raise CommandError(f"no forecast for {args.series}: {reason}")
     info = row.iloc[0]
-    mape = "n/a" if pd.isna(info["mape"]) else f"{100 * info['mape']:.1f} %"
-    naive = "n/a" if pd.isna(info["naive_mape"]) else f"{100 * info['naive_mape']:.1f} %"
     note = " (low confidence)" if info["low_confidence"] else ""
-    print(f"{args.series}: run {view.run_id}, {args.interval} % band, back-test MAPE {mape} vs seasonal-naive "
-          f"{naive}, {info['history_days']} days of history{note}", file=sys.stderr)  # fmt: skip
+    print(f"{args.series}: run {view.run_id}, {args.interval} % band, model {forecasts.model_label(info['model'])}, "
+          f"{info['history_days']} days of history{note}", file=sys.stderr)  # fmt: skip
+    print(f"  back-test MAPE {_pct(info['mape'])} vs seasonal-naive {_pct(info['naive_mape'])} and last week "
+          f"repeated {_pct(info['last_week_mape'])}; error of the 30-day total {_pct(info['total_error'])} vs "
+          f"{_pct(info['naive_total_error'])} and {_pct(info['last_week_total_error'])}", file=sys.stderr)  # fmt: skip
     frame = view.forecast if args.daily else view.monthly
     if args.daily:
         frame = frame.assign(ds=frame["ds"].dt.date)
@@ -98,3 +100,19 @@ def run_anomalies(args) -> int:
                        "source", "status"]]  # fmt: skip
     emit(frame.round(2), args.format, "no anomalies", money_cols=["expected", "actual", "impact"])
     return 0
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.1f} %"
+
+
+def progress_bar(label: str, unit: str, width: int = 30):
+    """A callback `(done, total)` drawing `label [#####-----] done/total unit` on stderr (a terminal)."""
+
+    def draw(done: int, total: int) -> None:
+        filled = round(width * done / total) if total else 0
+        end = "\n" if total and done >= total else ""
+        print(f"\r{label} [{'#' * filled}{'-' * (width - filled)}] {done}/{total} {unit}", end=end, file=sys.stderr,
+              flush=True)  # fmt: skip
+
+    return draw

@@ -16,17 +16,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlalchemy import delete, select, update
+from sqlmodel import Session, col
 
 from finops.data import forecasts, queries
-from finops.data.tables import Anomaly, utcnow
-from finops.models import anomaly_breakdown
+from finops.data.tables import Anomaly, AnomalyRun, utcnow
+from finops.models import anomaly_breakdown, anomaly_detector
 
 FEEDBACK = ("confirmed", "false_positive", "planned")
 FEEDBACK_LABELS = {"confirmed": "Confirmed", "false_positive": "False positive", "planned": "Planned activity"}
-SCAN_DAYS = 400  # days of history read per run: enough for the model's 8-week pattern and 91-day scale
-WARMUP_DAYS = 200  # anomalies are reported only from this many days into the window: the model has fully warmed up
 COLUMNS = [
     "id",
     "start_day",
@@ -44,6 +42,7 @@ COLUMNS = [
     "status",
     "low_confidence",
     "contributors",
+    "views",
 ]
 
 
@@ -55,22 +54,87 @@ def _overlaps(row: Anomaly, start: date, end: date) -> bool:
     return row.start_day <= end and (row.end_day or row.start_day) >= start
 
 
-def run_detection(*, session: Session, settings: Any) -> dict:
-    """Detect anomalies per service and per account on the stored daily costs and save them; returns counts."""
+def _step_writer(session: Session, run_id: int | None):
+    """A callback recording a detection run's step and progress in a transaction of its own."""
+
+    def write(step: str, done: int, total: int) -> None:
+        with Session(session.get_bind()) as own:
+            own.execute(
+                update(AnomalyRun).where(col(AnomalyRun.id) == run_id).values(step=step, done=done, total=total)
+            )
+            own.commit()
+
+    return write
+
+
+def run_detection(*, session: Session, settings: Any, refresh_run_id: int | None = None) -> dict:
+    """Detect anomalies per service and per account over the whole stored history and save them; returns counts.
+
+    Detection is causal, so every run gives the same anomalies for days it has seen before; a first run after
+    a back-fill reports from REPORT_AFTER_DAYS (8 weeks) after the first day of data on. The run's progress is
+    kept in `anomaly_run` while it runs.
+    """
+    run = AnomalyRun(refresh_run_id=refresh_run_id, step="reading costs", total=len(STEPS))
+    session.add(run)
+    session.commit()
+    write = _step_writer(session, run.id)
+    try:
+        counts = _detect(session, settings, write)
+    except Exception as exc:
+        session.rollback()
+        _finish(session, run.id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    _finish(
+        session, run.id, "ok", "{detected} detected: {new} new, {updated} updated, {dropped} dropped".format(**counts)
+    )
+    return counts
+
+
+STEPS = ("reading costs", "scoring services and accounts", "saving")
+
+
+def _detect(session: Session, settings: Any, write) -> dict:
     first, last = queries.coverage(session=session)
     if first is None:
         return {"detected": 0, "new": 0, "updated": 0, "dropped": 0}
-    end = last + timedelta(days=1)
-    start = max(first, end - timedelta(days=SCAN_DAYS))
-    since = start + timedelta(days=WARMUP_DAYS) if start > first else first
-    daily = queries.daily_costs_by(session=session, start=start, end=end, by=["service", "account"])
+    since = first + timedelta(days=anomaly_detector.REPORT_AFTER_DAYS)
+    daily = queries.daily_costs_by(
+        session=session, start=first, end=last + timedelta(days=1), by=["service", "account"]
+    )
+    session.commit()  # end the read: the progress is written from another session
+    write(STEPS[1], 1, len(STEPS))
     found = anomaly_breakdown.detect_costs(
         daily[["day", "account_id", "service", "unblended_cost"]],
         since=since,
         min_impact=settings.anomaly_min_impact,
         min_pct=settings.anomaly_min_pct,
     )
+    write(STEPS[2], 2, len(STEPS))
     return save_detected(session=session, found=found, since=since)
+
+
+def _finish(session: Session, run_id: int | None, status: str, message: str) -> None:
+    row = session.get(AnomalyRun, run_id)
+    if row is not None:
+        row.status, row.message, row.finished_at = status, message, utcnow()
+        row.done = row.total if status == "ok" else row.done
+        session.add(row)
+        session.commit()
+
+
+def running_run(*, session: Session) -> AnomalyRun | None:
+    """The detection run in progress, if any (the newest one still `running`)."""
+    stmt = select(AnomalyRun).where(AnomalyRun.status == "running").order_by(col(AnomalyRun.id).desc()).limit(1)
+    return session.execute(stmt).scalars().first()
+
+
+def close_interrupted(*, session: Session) -> int:
+    """Mark detection runs left `running` by a sidecar that died as failed; returns how many. The caller commits."""
+    rows = session.execute(select(AnomalyRun).where(AnomalyRun.status == "running")).scalars().all()
+    for row in rows:
+        row.status, row.finished_at, row.message = "failed", utcnow(), "interrupted: the sidecar stopped"
+        session.add(row)
+    return len(rows)
 
 
 def save_detected(*, session: Session, found: pd.DataFrame, since: date) -> dict:
@@ -96,6 +160,7 @@ def save_detected(*, session: Session, found: pd.DataFrame, since: date) -> dict
             "score": float(item["score"]) if pd.notna(item["score"]) else None,
             "contributors": plain_json(item["contributors"], default=float),  # numpy numbers -> floats
             "low_confidence": bool(item["low_confidence"]),
+            "event_id": item.get("event_id") or item["external_id"],
         }
         if match is None:
             match = Anomaly(source="finops", external_id=item["external_id"], detected_at=now, **dict(
@@ -145,10 +210,12 @@ def list_anomalies(
     status: str | None = None,
     dimension: str | None = None,
     search: str = "",
+    events: bool = False,
 ) -> pd.DataFrame:
     """Anomalies newest first (COLUMNS). `status` is "open" (no feedback) or a FEEDBACK value; `search` matches
-    service or account id as plain text."""
-    stmt = select(Anomaly).order_by(Anomaly.start_day.desc(), Anomaly.impact.desc(), Anomaly.id)
+    service or account id as plain text. With `events`, the service and the account view of one rise are one
+    row (the service view's id and figures, both keys, `views` naming both)."""
+    stmt = select(Anomaly).order_by(col(Anomaly.start_day).desc(), col(Anomaly.impact).desc(), col(Anomaly.id))
     if since is not None:
         stmt = stmt.where(Anomaly.start_day >= since)
     if source:
@@ -156,40 +223,62 @@ def list_anomalies(
     if dimension:
         stmt = stmt.where(Anomaly.dimension == dimension)
     if status == "open":
-        stmt = stmt.where(Anomaly.feedback.is_(None))
+        stmt = stmt.where(col(Anomaly.feedback).is_(None))
     elif status:
         if status not in FEEDBACK:
             raise AnomalyError(f"status must be open or one of: {', '.join(FEEDBACK)}")
         stmt = stmt.where(Anomaly.feedback == status)
     rows = session.execute(stmt).scalars().all()
     needle = search.strip().lower()
-    out = []
+    rows = [r for r in rows if not needle or needle in r.service.lower() or needle in r.account_id.lower()]
+    groups: dict[object, list[Anomaly]] = {}
     for r in rows:
-        if needle and needle not in r.service.lower() and needle not in r.account_id.lower():
-            continue
-        end = r.end_day or r.start_day
-        expected = r.expected
-        out.append(
-            {
-                "id": r.id,
-                "start_day": r.start_day,
-                "end_day": end,
-                "duration_days": (end - r.start_day).days + 1,
-                "dimension": r.dimension,
-                "service": r.service,
-                "account_id": r.account_id,
-                "expected": expected,
-                "actual": r.actual,
-                "impact": r.impact,
-                "impact_pct": (100 * r.impact / expected) if expected else None,
-                "score": r.score,
-                "source": r.source,
-                "status": r.feedback or "open",
-                "low_confidence": r.low_confidence,
-                "contributors": _contributors_text(r.contributors),
-            }
-        )
-    return pd.DataFrame(out, columns=COLUMNS)
+        groups.setdefault(r.event_id if events and r.event_id else ("row", r.id), []).append(r)
+    return pd.DataFrame([_event_row(group) for group in groups.values()], columns=COLUMNS)
+
+
+def _view(r: Anomaly) -> str:
+    key = r.service if r.dimension == "service" else r.account_id or r.service
+    return f"{r.dimension or 'aws'}: {key} ({r.impact:+,.2f})"
+
+
+def _event_row(group: list[Anomaly]) -> dict:
+    """One row of the table: a lone anomaly, or the views of one rise (the service view leads)."""
+    group = sorted(group, key=lambda r: r.dimension != "service")
+    r = group[0]
+    start = min(g.start_day for g in group)
+    end = max(g.end_day or g.start_day for g in group)
+    expected = r.expected
+    return {
+        "id": r.id,
+        "start_day": start,
+        "end_day": end,
+        "duration_days": (end - start).days + 1,
+        "dimension": " + ".join(g.dimension for g in group),
+        "service": next((g.service for g in group if g.service), ""),
+        "account_id": next((g.account_id for g in group if g.account_id), ""),
+        "expected": expected,
+        "actual": r.actual,
+        "impact": r.impact,
+        "impact_pct": (100 * r.impact / expected) if expected else None,
+        "score": r.score,
+        "source": r.source,
+        "status": r.feedback or "open",
+        "low_confidence": any(g.low_confidence for g in group),
+        "contributors": _contributors_text(r.contributors),
+        "views": "; ".join(_view(g) for g in group),
+    }
+
+
+def event_rows(*, session: Session, anomaly_id: int) -> list[Anomaly]:
+    """The anomaly and the other views of its rise (service view first); AnomalyError when it is gone."""
+    row = session.get(Anomaly, int(anomaly_id))
+    if row is None:
+        raise AnomalyError(f"no anomaly {anomaly_id}")
+    if not row.event_id:
+        return [row]
+    rows = session.execute(select(Anomaly).where(Anomaly.event_id == row.event_id)).scalars().all()
+    return sorted(rows, key=lambda r: (r.dimension != "service", r.id))
 
 
 def plain_json(value, default=str):
@@ -211,15 +300,15 @@ def _contributors_text(items) -> str:
 
 
 def set_feedback(*, session: Session, anomaly_id: int, feedback: str | None, actor: str) -> Anomaly:
-    """Record feedback on an anomaly (None clears it); it survives later detection runs."""
+    """Record feedback on an anomaly and the other views of its rise (None clears it); it survives later runs."""
     if feedback is not None and feedback not in FEEDBACK:
         raise AnomalyError(f"feedback must be one of: {', '.join(FEEDBACK)}")
-    row = session.get(Anomaly, int(anomaly_id))
-    if row is None:
-        raise AnomalyError(f"no anomaly {anomaly_id}")
-    row.feedback, row.feedback_by, row.feedback_at = feedback, actor if feedback else None, utcnow()
-    session.add(row)
+    rows = event_rows(session=session, anomaly_id=anomaly_id)  # every view of the rise gets the same answer
+    for row in rows:
+        row.feedback, row.feedback_by, row.feedback_at = feedback, actor if feedback else None, utcnow()
+        session.add(row)
     session.commit()
+    row = session.get(Anomaly, int(anomaly_id))
     session.refresh(row)
     return row
 

@@ -3,17 +3,20 @@ and CLI read.
 
 Series are named "total", "service:NAME" (the top N services by spend over the last 90 days) and
 "account:ID" (every account). A run stores each series' forecast points (`forecast_point`) and its back-test
-error beside the seasonal-naive one, or the reason it was skipped (`forecast_series`). AWS's own forecast
+error beside the two naive baselines' and the model its back-test chose, or the reason it was skipped
+(`forecast_series`); a running run holds its progress (`forecast_run.done` of `total`). AWS's own forecast
 (GetCostForecast, fetched by `sources.aws_ce_forecast`) is kept beside ours in `aws_forecast`.
 """
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session, col
 
 from finops.data import queries
 from finops.data.tables import AwsForecast, ForecastPoint, ForecastRun, ForecastSeries, utcnow
@@ -22,7 +25,30 @@ from finops.models import forecast_batch, forecaster
 log = logging.getLogger(__name__)
 TOTAL = "total"
 TOP_WINDOW_DAYS = 90  # "top services" = by spend over this many days
-SERIES_COLUMNS = ["series", "history_days", "low_confidence", "mape", "naive_mape", "skipped"]
+SERIES_COLUMNS = [
+    "series",
+    "model",
+    "history_days",
+    "low_confidence",
+    "mape",
+    "naive_mape",
+    "last_week_mape",
+    "total_error",
+    "naive_total_error",
+    "last_week_total_error",
+    "coverage",
+    "skipped",
+]
+RESULT_FIELDS = SERIES_COLUMNS[1:]  # what forecast_batch.SeriesResult gives for each series
+MODEL_LABELS = {
+    "seasonal_naive": "Seasonal naive (with holidays and fees)",
+    "ets": "ETS",
+    "theta": "Theta",
+    "prophet": "Prophet",
+    "ensemble": "Ensemble (mean of ETS, Theta and Prophet where tried)",
+}
+BACKTEST_COLUMNS = ["forecast", "mape", "total_error"]
+PROGRESS_SECONDS = 1.0  # a running run writes its progress at most this often
 POINT_COLUMNS = ["ds", "yhat", "yhat_lower", "yhat_upper"]
 
 
@@ -58,8 +84,11 @@ def history_frames(
     top = recent.groupby("service")[metric].sum().sort_values(ascending=False).head(max(0, top_n)).index
     for service in top:
         frames[series_name("service", service)] = _series(daily[daily["service"] == service], metric)
-    for account, rows in daily.groupby("account_id"):
-        frames[series_name("account", str(account))] = _series(rows, metric)
+    # accounts too go largest first: the first series of a run may also try Prophet (forecast_prophet_series)
+    accounts = recent.groupby("account_id")[metric].sum().sort_values(ascending=False, kind="stable")
+    ordered = [*accounts.index, *sorted(set(daily["account_id"]) - set(accounts.index), key=str)]
+    for account in ordered:
+        frames[series_name("account", str(account))] = _series(daily[daily["account_id"] == account], metric)
     return frames
 
 
@@ -68,10 +97,35 @@ def _series(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out.sort_values("ds").reset_index(drop=True)
 
 
+def _progress_writer(session: Session, run_id: int | None) -> Callable[[int, int], None]:
+    """A callback that records a run's progress in a transaction of its own, at most every PROGRESS_SECONDS."""
+    last = [0.0]
+
+    def write(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < PROGRESS_SECONDS:
+            return
+        last[0] = now
+        with Session(session.get_bind()) as own:  # the caller's session may be inside a read
+            own.execute(update(ForecastRun).where(col(ForecastRun.id) == run_id).values(done=done, total=total))
+            own.commit()
+
+    return write
+
+
 def run_forecasts(
-    *, session: Session, settings: Any, refresh_run_id: int | None = None, interval: int | None = None
+    *,
+    session: Session,
+    settings: Any,
+    refresh_run_id: int | None = None,
+    interval: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ForecastRun:
-    """Forecast every series and store the run (status ok, or failed with the reason); never raises for data."""
+    """Forecast every series and store the run (status ok, or failed with the reason); never raises for data.
+
+    While it runs, the run row holds how many series are done (`done` of `total`); `progress(done, total)`
+    is also called, for a terminal's progress bar.
+    """
     level = forecaster.check_interval(interval if interval is not None else settings.forecast_interval)
     run = ForecastRun(
         refresh_run_id=refresh_run_id,
@@ -81,28 +135,30 @@ def run_forecasts(
     )
     session.add(run)
     session.commit()
+    write = _progress_writer(session, run.id)
+
+    def report(done: int, total: int) -> None:
+        write(done, total)
+        if progress:
+            progress(done, total)
+
     try:
         frames = history_frames(session=session, top_n=settings.forecast_top_n)
+        session.commit()  # end the read: progress is written from another session
+        report(0, len(frames))
         results = forecast_batch.forecast_many(
             frames,
             horizon_days=settings.forecast_horizon_days,
             interval=level,
             backtest=True,
             workers=settings.forecast_workers,
+            prophet_series=settings.forecast_prophet_series,
+            country=settings.forecast_holidays_country,
+            progress=report,
         )
         points, series = [], []
         for name, result in results.items():
-            series.append(
-                {
-                    "run_id": run.id,
-                    "series": name,
-                    "history_days": result.history_days,
-                    "low_confidence": result.low_confidence,
-                    "mape": result.mape,
-                    "naive_mape": result.naive_mape,
-                    "skipped": result.skipped,
-                }
-            )
+            series.append({"run_id": run.id, "series": name, **{f: getattr(result, f) for f in RESULT_FIELDS}})
             if result.forecast is not None:
                 f = result.forecast
                 points += [
@@ -114,6 +170,8 @@ def run_forecasts(
         if points:
             session.execute(ForecastPoint.__table__.insert(), points)
         skipped = sum(1 for s in series if s["skipped"])
+        run = session.get(ForecastRun, run.id)
+        run.done = run.total = len(series)
         run.status = "ok" if frames else "failed"
         run.message = f"{len(series) - skipped} series forecast, {skipped} skipped" if frames else "no cost data yet"
     except Exception as exc:  # a model failure must not lose the previous run: it stays the newest "ok"
@@ -128,6 +186,12 @@ def run_forecasts(
     session.commit()
     session.refresh(run)
     return run
+
+
+def running_run(*, session: Session) -> ForecastRun | None:
+    """The forecast run in progress, if any (the newest one still `running`)."""
+    stmt = select(ForecastRun).where(ForecastRun.status == "running").order_by(col(ForecastRun.id).desc()).limit(1)
+    return session.execute(stmt).scalars().first()
 
 
 def latest_run(*, session: Session) -> ForecastRun | None:
@@ -221,3 +285,18 @@ def close_interrupted(*, session: Session) -> int:
         row.status, row.finished_at, row.message = "failed", utcnow(), "interrupted: the sidecar stopped"
         session.add(row)
     return len(rows)
+
+
+def model_label(model: str | None) -> str:
+    """The chosen model in words ("n/a" for a run before models were chosen)."""
+    return MODEL_LABELS.get(model or "", model or "n/a")
+
+
+def backtest_table(row: pd.Series) -> pd.DataFrame:
+    """The chosen model's back-test errors beside the two baselines' (BACKTEST_COLUMNS), from a series row."""
+    rows = [
+        (f"Model: {model_label(row.get('model'))}", row.get("mape"), row.get("total_error")),
+        ("Seasonal naive (same weekday, last 4 weeks)", row.get("naive_mape"), row.get("naive_total_error")),
+        ("Last week repeated", row.get("last_week_mape"), row.get("last_week_total_error")),
+    ]
+    return pd.DataFrame(rows, columns=BACKTEST_COLUMNS)

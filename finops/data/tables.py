@@ -186,6 +186,8 @@ class ForecastRun(SQLModel, table=True):
     status: str = Field(default="ok", max_length=16)  # running | ok | failed
     finished_at: datetime | None = None
     message: str | None = None  # why it failed, or how many series were skipped
+    done: int = 0  # series finished so far (progress of a running run)
+    total: int = 0  # series in the run
 
 
 class ForecastSeries(SQLModel, table=True):
@@ -200,9 +202,15 @@ class ForecastSeries(SQLModel, table=True):
     series: str = Field(max_length=300)  # total | service:NAME | account:ID
     history_days: int = 0
     low_confidence: bool = False
-    mape: float | None = None  # back-test MAPE of 30-day-ahead forecasts from the last 3 origins
-    naive_mape: float | None = None  # the same for the seasonal-naive baseline
+    mape: float | None = None  # back-test MAPE of 30-day-ahead forecasts from the last 3 origins, chosen model
+    naive_mape: float | None = None  # the same for the seasonal-naive baseline (same weekday, last 4 weeks)
     skipped: str | None = None  # the reason, when the series got no forecast
+    model: str | None = Field(default=None, max_length=32)  # the model the back-test chose
+    last_week_mape: float | None = None  # back-test MAPE of "last week repeated"
+    total_error: float | None = None  # back-test error of the 30-day total, chosen model
+    naive_total_error: float | None = None
+    last_week_total_error: float | None = None
+    coverage: float | None = None  # share of back-test days inside the stored band
 
 
 class ForecastPoint(SQLModel, table=True):
@@ -328,6 +336,25 @@ class Anomaly(SQLModel, table=True):
     feedback_by: str | None = Field(default=None, max_length=64)
     feedback_at: datetime | None = None
     detected_at: datetime = Field(default_factory=utcnow)
+    # the same rise seen by service and by account: both rows carry the event's key (ours only)
+    event_id: str | None = Field(default=None, max_length=300, index=True)
+
+
+class AnomalyRun(SQLModel, table=True):
+    """One scan of the stored costs for anomalies: its progress while it runs, then its outcome."""
+
+    __tablename__ = "anomaly_run"
+    __table_args__ = (NEVER_REUSED,)
+
+    id: int | None = Field(default=None, primary_key=True)
+    refresh_run_id: int | None = Field(default=None, foreign_key="refresh_run.id")
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=16)  # running | ok | failed
+    step: str = Field(default="", max_length=64)  # what it is doing now
+    done: int = 0
+    total: int = 0
+    message: str | None = None
 
 
 class Resource(SQLModel, table=True):

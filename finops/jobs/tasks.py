@@ -94,13 +94,14 @@ def heartbeat(name: str = SIDECAR) -> None:
 
 
 def close_interrupted() -> int:
-    """Mark refresh runs and requests, forecast runs and stop/start requests left 'running' by a sidecar that
-    died as failed (each by its owner); returns how many."""
+    """Mark refresh runs and requests, forecast and anomaly runs and stop/start requests left 'running' by a
+    sidecar that died as failed (each by its owner); returns how many."""
     with db.session() as s:
         count = (
             load.close_interrupted_runs(s)
             + refresh_requests.close_interrupted(session=s)
             + forecasts.close_interrupted(session=s)
+            + anomalies.close_interrupted(session=s)
             + power.close_interrupted(session=s)
         )
         s.commit()
@@ -211,7 +212,7 @@ def update_models() -> None:
         if version == 0 or forecasts.last_modeled_version(session=s) == version:
             return
         try:
-            counts = anomalies.run_detection(session=s, settings=settings)
+            counts = anomalies.run_detection(session=s, settings=settings, refresh_run_id=version)
             log.info("anomalies: %(detected)s detected, %(new)s new, %(updated)s updated, %(dropped)s dropped", counts)
         except Exception:
             s.rollback()

@@ -19,7 +19,8 @@ from finops.models.anomaly_detector import (
 )
 
 TOP_CONTRIBUTORS = 5
-COST_COLUMNS = ["dimension", "service", "account_id", *DETECT_COLUMNS, "contributors", "external_id"]
+COST_COLUMNS = ["dimension", "service", "account_id", *DETECT_COLUMNS, "contributors", "external_id", "event_id"]
+SAME_DAYS_SHARE = 0.5  # two views of one rise share at least half the days of the shorter one
 KEY_COLUMN = {"service": "service", "account": "account_id"}
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,8 @@ def detect_costs(
     Returns COST_COLUMNS: `dimension` ("service" | "account"), `service` and `account_id` (the key, "" for
     the other dimension), the DETECT_COLUMNS of `detect`, `contributors` (up to 5 dicts `name, expected,
     actual, impact` of the other dimension, largest impact first) and `external_id`
-    (`"{dimension}:{key}:{start_day}"`, stable between runs). Only anomalies ending on or after `since`.
+    (`"{dimension}:{key}:{start_day}"`, stable between runs) and `event_id` (shared by the service and the
+    account view of one rise, see `one_event_per_rise`). Only anomalies ending on or after `since`.
     """
     unknown = set(dimensions) - set(KEY_COLUMN)
     if unknown:
@@ -189,5 +191,30 @@ def detect_costs(
         found["external_id"] = [
             f"{dimension}:{k}:{d.isoformat()}" for k, d in zip(labels, found["start_day"], strict=True)
         ]
+        found["event_id"] = found["external_id"]
         frames.append(found[COST_COLUMNS])
-    return pd.concat(frames, ignore_index=True).sort_values(["start_day", "external_id"], ignore_index=True)
+    out = pd.concat(frames, ignore_index=True).sort_values(["start_day", "external_id"], ignore_index=True)
+    return one_event_per_rise(out)
+
+
+def _top(contributors) -> str | None:
+    return contributors[0]["name"] if isinstance(contributors, list) and contributors else None
+
+
+def one_event_per_rise(found: pd.DataFrame) -> pd.DataFrame:
+    """Give a service anomaly and an account anomaly the same `event_id` (the service one's external id) when
+    they describe the same rise: their days overlap by at least half of the shorter one's, the account is the
+    service anomaly's largest contributor and the service the account anomaly's."""
+    services = found[found["dimension"] == "service"]
+    accounts = found[found["dimension"] == "account"]
+    taken: set[int] = set()
+    for s in services.itertuples():
+        for a in accounts.itertuples():
+            if a.Index in taken or _top(s.contributors) != a.account_id or _top(a.contributors) != s.service:
+                continue
+            overlap = (min(s.end_day, a.end_day) - max(s.start_day, a.start_day)).days + 1
+            if overlap >= SAME_DAYS_SHARE * min(s.duration_days, a.duration_days):
+                found.at[a.Index, "event_id"] = s.external_id
+                taken.add(a.Index)
+                break
+    return found

@@ -34,7 +34,8 @@ DETECT_COLUMNS = ["start_day", "end_day", "duration_days", "expected", "actual",
 DTYPES = {
     **dict.fromkeys(["column", "duration_days", "history_days"], "int64"),
     **dict.fromkeys(
-        ["start_day", "end_day", "dimension", "service", "account_id", "contributors", "external_id"], "object"
+        ["start_day", "end_day", "dimension", "service", "account_id", "contributors", "external_id", "event_id"],
+        "object",
     ),
     "low_confidence": "bool",
     "ds": "datetime64[us]",

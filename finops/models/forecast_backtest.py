@@ -3,19 +3,10 @@
 import numpy as np
 import pandas as pd
 
+from finops.models.forecast_baselines import seasonal_naive
 from finops.models.forecaster import MIN_HISTORY_DAYS, SeriesSkipped, clean_history, enough_history, prophet_forecast
 
-
-def seasonal_naive(history: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
-    """The baseline: each forecast day is the mean of the same weekday over the last 4 weeks (ds, yhat)."""
-    clean = clean_history(history)
-    last = clean["ds"].iloc[-1]
-    recent = clean[clean["ds"] > last - pd.Timedelta(days=28)]
-    by_weekday = recent.groupby(recent["ds"].dt.day_of_week)["y"].mean()
-    days = pd.date_range(last + pd.Timedelta(days=1), periods=horizon_days, freq="D")
-    # a weekday the history has not seen yet (under a week of data) gets the overall mean
-    yhat = by_weekday.reindex(days.day_of_week).fillna(recent["y"].mean()).to_numpy()
-    return pd.DataFrame({"ds": days.astype("datetime64[ns]"), "yhat": yhat.astype(float)})
+__all__ = ["backtest_mape", "mape", "seasonal_naive", "total_error"]
 
 
 def mape(actual, forecast) -> float | None:
@@ -23,6 +14,14 @@ def mape(actual, forecast) -> float | None:
     a, f = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
     keep = np.isfinite(a) & (a != 0) & np.isfinite(f)
     return float(np.mean(np.abs(a[keep] - f[keep]) / np.abs(a[keep]))) if keep.any() else None
+
+
+def total_error(actual, forecast) -> float | None:
+    """|sum(actual) - sum(forecast)| / |sum(actual)| over the days whose actual is known; None if that sum is 0."""
+    a, f = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(f)
+    total = float(a[keep].sum())
+    return abs(total - float(f[keep].sum())) / abs(total) if keep.any() and total != 0 else None
 
 
 def backtest_mape(

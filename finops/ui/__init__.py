@@ -13,6 +13,7 @@ from finops.ui.loaders import (
     service_names,
     store_status,
 )
+from finops.ui.progress import run_progress
 from finops.ui.widgets import (
     csv_download,
     date_range_picker,
@@ -41,6 +42,7 @@ __all__ = [
     "forecast_view",
     "refresh_button",
     "require_data",
+    "run_progress",
     "schedule_savings",
     "service_breakdown",
     "service_names",

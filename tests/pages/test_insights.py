@@ -32,13 +32,20 @@ def test_forecast_page_shows_the_stored_run_and_its_errors(modeled_store, downlo
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Back-test error (MAPE, 30 days ahead)"] == f"{100 * total['mape']:.1f} %"
     assert metrics["Seasonal-naive baseline"] == f"{100 * total['naive_mape']:.1f} %"
+    assert metrics["Last week repeated"] == f"{100 * total['last_week_mape']:.1f} %"
     assert metrics["History"] == f"{total['history_days']} days"
-    monthly = at.dataframe[0].value
+    assert any(forecasts.model_label(total["model"]) in c.value for c in at.caption)
+    backtest = at.dataframe[0].value  # the chosen model's back-test errors beside both baselines'
+    assert list(backtest["mape"].round(6)) == [round(total[c], 6) for c in ("mape", "naive_mape", "last_week_mape")]
+    assert list(backtest["total_error"].round(6)) == [
+        round(total[c], 6) for c in ("total_error", "naive_total_error", "last_week_total_error")
+    ]
+    monthly = at.dataframe[1].value
     expected = forecasts.monthly(stored)
     assert list(monthly["yhat"].round(2)) == list(expected["yhat"].round(2))
     assert monthly["days"].sum() == len(stored) == run.horizon_days
     assert (monthly["yhat_lower"] <= monthly["yhat"]).all() and (monthly["yhat"] <= monthly["yhat_upper"]).all()
-    every = at.dataframe[1].value
+    every = at.dataframe[2].value
     assert set(every["series"]) == set(table["series"]) and len(every) == 1 + 3 + 5  # total, top 3, 5 accounts
     assert b"yhat_lower" in downloads["forecast_daily_total.csv"]
     layers = chart_spec(at)["layer"]
@@ -52,7 +59,7 @@ def test_forecast_page_interval_and_series_selectors(modeled_store):
         run = forecasts.latest_run(session=s)
         stored = forecasts.points(session=s, run_id=run.id, series="total")
     wider = forecasts.monthly(rescale_interval(stored, from_level=80, to_level=95))
-    shown = at.dataframe[0].value
+    shown = at.dataframe[1].value
     assert list(shown["yhat_upper"].round(2)) == list(wider["yhat_upper"].round(2))
     assert (shown["yhat_upper"] > forecasts.monthly(stored)["yhat_upper"]).all()
     account = next(o for o in at.selectbox(key="fc_series").options if o.startswith("account"))
@@ -60,7 +67,7 @@ def test_forecast_page_interval_and_series_selectors(modeled_store):
     assert not at.exception
     with Session(modeled_store) as s:
         points = forecasts.points(session=s, run_id=run.id, series=account.replace(": ", ":", 1))
-    assert at.dataframe[0].value["days"].sum() == len(points)
+    assert at.dataframe[1].value["days"].sum() == len(points)
 
 
 def test_forecast_page_before_any_run_says_so(seeded_store):
@@ -71,7 +78,8 @@ def test_forecast_page_before_any_run_says_so(seeded_store):
 def test_anomalies_page_lists_stored_anomalies_and_keeps_feedback(modeled_store, downloads):
     at = open_page("pages/anomalies.py")
     with Session(modeled_store) as s:
-        stored = anomalies.list_anomalies(session=s, since=pd.Timestamp(at.date_input(key="an_since").value).date())
+        since = pd.Timestamp(at.date_input(key="an_since").value).date()
+        stored = anomalies.list_anomalies(session=s, since=since, events=True)  # one row per rise
     table = at.dataframe[0].value
     assert len(table) == len(stored) >= 2
     assert list(table["impact"].round(2)) == list(stored["impact"].round(2))

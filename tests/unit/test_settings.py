@@ -48,6 +48,9 @@ def env(monkeypatch, tmp_path):
         ("FINOPS_COOKIE_KEY", "short", "at least 32 characters"),
         ("FINOPS_COOKIE_NAME", "a cookie", "letters, digits"),
         ("FINOPS_COOKIE_EXPIRY_DAYS", "0", "greater than 0"),
+        ("FINOPS_FORECAST_HOLIDAYS_COUNTRY", "Atlantis", "a country code the holidays package knows"),
+        ("FINOPS_FORECAST_HOLIDAYS_COUNTRY", "XX", "a country code the holidays package knows"),
+        ("FINOPS_FORECAST_PROPHET_SERIES", "-1", "greater than or equal to 0"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(env, variable, value, message):
@@ -104,3 +107,9 @@ def test_create_private_file_never_replaces_an_existing_file(tmp_path):
     create_private_file(path, "first")
     create_private_file(path, "second")
     assert path.read_text() == "first" and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", ""), ("de", "DE"), (" US ", "US"), ("GB", "GB")])
+def test_holidays_country_is_a_known_code_in_upper_case(env, value, expected):
+    env(FINOPS_FORECAST_HOLIDAYS_COUNTRY=value)
+    assert get_settings().forecast_holidays_country == expected
