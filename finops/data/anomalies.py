@@ -124,13 +124,13 @@ def _finish(session: Session, run_id: int | None, status: str, message: str) -> 
 
 def running_run(*, session: Session) -> AnomalyRun | None:
     """The detection run in progress, if any (the newest one still `running`)."""
-    stmt = select(AnomalyRun).where(AnomalyRun.status == "running").order_by(col(AnomalyRun.id).desc()).limit(1)
+    stmt = select(AnomalyRun).where(col(AnomalyRun.status) == "running").order_by(col(AnomalyRun.id).desc()).limit(1)
     return session.execute(stmt).scalars().first()
 
 
 def close_interrupted(*, session: Session) -> int:
     """Mark detection runs left `running` by a sidecar that died as failed; returns how many. The caller commits."""
-    rows = session.execute(select(AnomalyRun).where(AnomalyRun.status == "running")).scalars().all()
+    rows = session.execute(select(AnomalyRun).where(col(AnomalyRun.status) == "running")).scalars().all()
     for row in rows:
         row.status, row.finished_at, row.message = "failed", utcnow(), "interrupted: the sidecar stopped"
         session.add(row)
@@ -277,7 +277,7 @@ def event_rows(*, session: Session, anomaly_id: int) -> list[Anomaly]:
         raise AnomalyError(f"no anomaly {anomaly_id}")
     if not row.event_id:
         return [row]
-    rows = session.execute(select(Anomaly).where(Anomaly.event_id == row.event_id)).scalars().all()
+    rows = session.execute(select(Anomaly).where(col(Anomaly.event_id) == row.event_id)).scalars().all()
     return sorted(rows, key=lambda r: (r.dimension != "service", r.id))
 
 
@@ -308,9 +308,9 @@ def set_feedback(*, session: Session, anomaly_id: int, feedback: str | None, act
         row.feedback, row.feedback_by, row.feedback_at = feedback, actor if feedback else None, utcnow()
         session.add(row)
     session.commit()
-    row = session.get(Anomaly, int(anomaly_id))
-    session.refresh(row)
-    return row
+    mine = next(r for r in rows if r.id == int(anomaly_id))
+    session.refresh(mine)
+    return mine
 
 
 def series_around(*, session: Session, anomaly_id: int, pad_days: int = 45) -> tuple[pd.DataFrame, Anomaly]:

@@ -170,7 +170,7 @@ def run_forecasts(
         if points:
             session.execute(ForecastPoint.__table__.insert(), points)
         skipped = sum(1 for s in series if s["skipped"])
-        run = session.get(ForecastRun, run.id)
+        session.refresh(run)  # the progress was written by another session
         run.done = run.total = len(series)
         run.status = "ok" if frames else "failed"
         run.message = f"{len(series) - skipped} series forecast, {skipped} skipped" if frames else "no cost data yet"
@@ -190,7 +190,7 @@ def run_forecasts(
 
 def running_run(*, session: Session) -> ForecastRun | None:
     """The forecast run in progress, if any (the newest one still `running`)."""
-    stmt = select(ForecastRun).where(ForecastRun.status == "running").order_by(col(ForecastRun.id).desc()).limit(1)
+    stmt = select(ForecastRun).where(col(ForecastRun.status) == "running").order_by(col(ForecastRun.id).desc()).limit(1)
     return session.execute(stmt).scalars().first()
 
 

@@ -4,9 +4,12 @@ Both take `ds, y` history (cleaned as `forecaster.clean_history`: missing days a
 for the `horizon_days` after it.
 """
 
+import numpy as np
 import pandas as pd
 
 from finops.models.forecaster import clean_history
+
+WINDOWS = {"seasonal_naive": 28, "last_week": 7}  # days each baseline averages by weekday
 
 
 def _weekday_forecast(recent: pd.DataFrame, last: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
@@ -32,3 +35,17 @@ def last_week(history: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
 
 
 BASELINES = {"seasonal_naive": seasonal_naive, "last_week": last_week}
+
+
+def weekday_means(y: np.ndarray, last: pd.Timestamp, horizon: int, window: int) -> np.ndarray:
+    """The same forecasts on a clean array (`y` ends on day `last`, one value a day, NaN unknown): each day
+    after it gets the mean of its weekday over the last `window` days; a weekday not seen, the overall mean."""
+    recent = np.asarray(y, dtype=float)[-window:]
+    weekday = (last.day_of_week - np.arange(len(recent))[::-1]) % 7
+    overall = np.nanmean(recent) if np.isfinite(recent).any() else np.nan
+    means = np.full(7, overall)
+    for w in range(7):
+        values = recent[(weekday == w) & np.isfinite(recent)]
+        if len(values):
+            means[w] = values.mean()
+    return means[(last.day_of_week + 1 + np.arange(horizon)) % 7]

@@ -55,8 +55,17 @@ def holiday_names(country: str, days: pd.DatetimeIndex) -> list[str]:
     """The public holiday's name on each day ("" on other days); none when `country` is empty."""
     if not country or not len(days):
         return [""] * len(days)
+    if days.is_monotonic_increasing and (days[-1] - days[0]).days == len(days) - 1:  # a run of days: cached
+        return list(_names(country, days[0], len(days)))
     calendar = _calendar(country, tuple(range(days.min().year, days.max().year + 1)))
     return [calendar.get(d, "") for d in days.date]
+
+
+@cache
+def _names(country: str, first: pd.Timestamp, count: int) -> tuple[str, ...]:
+    days = pd.date_range(first, periods=count, freq="D")
+    calendar = _calendar(country, tuple(range(days[0].year, days[-1].year + 1)))
+    return tuple(calendar.get(d, "") for d in days.date)
 
 
 def _reference(y: pd.Series) -> pd.Series:

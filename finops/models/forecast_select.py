@@ -9,7 +9,7 @@ import pandas as pd
 
 from finops.models import forecast_stats
 from finops.models.forecast_backtest import mape, total_error
-from finops.models.forecast_baselines import BASELINES
+from finops.models.forecast_baselines import WINDOWS, weekday_means
 from finops.models.forecast_calendar import Prepared, prepare
 from finops.models.forecaster import MIN_HISTORY_DAYS, OUT_COLUMNS, enough_history, prophet_forecast
 
@@ -34,16 +34,17 @@ class Choice:
     coverage: float | None  # share of back-test days inside the calibrated band (None: no back-test)
 
 
-def _points(model: str, raw: pd.DataFrame, prep: Prepared, horizon: int, cache: dict) -> np.ndarray:
+def _points(model: str, raw: pd.DataFrame, prep: Prepared, horizon: int, cache: dict[str, np.ndarray]) -> np.ndarray:
     """The point forecast of one candidate; the ensemble reuses its members from `cache`."""
     if model in cache:
         return cache[model]
     days = pd.date_range(raw["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
+    last = raw["ds"].iloc[-1]
     if model in BASELINE.values():  # as a user would compute them: on the plain history
         plain = next(name for name, key in BASELINE.items() if key == model)
-        out = BASELINES[plain](raw, horizon_days=horizon)["yhat"].to_numpy()
-    elif model in BASELINES:  # the candidate: on the prepared history, with the calendar put back
-        out = prep.apply(days, BASELINES[model](prep.history, horizon_days=horizon)["yhat"].to_numpy())
+        out = weekday_means(raw["y"].to_numpy(), last, horizon, WINDOWS[plain])
+    elif model in WINDOWS:  # the candidate: on the prepared history, with the calendar put back
+        out = prep.apply(days, weekday_means(prep.history["y"].to_numpy(), last, horizon, WINDOWS[model]))
     elif model == "ensemble":
         out = np.mean([_points(m, raw, prep, horizon, cache) for m in ENSEMBLE if m in cache], axis=0)
     elif model == "prophet":
@@ -63,7 +64,7 @@ def backtest(raw: pd.DataFrame, models: tuple[str, ...], country: str) -> tuple[
         if cut < MIN_HISTORY_DAYS:
             break
         train, actual = raw.iloc[:cut], raw["y"].to_numpy()[cut : cut + BACKTEST_DAYS]
-        prep, cache = prepare(train, country), {}
+        prep, cache = prepare(train, country), dict[str, np.ndarray]()
         for model in models:
             days[model].append((actual, _points(model, train, prep, BACKTEST_DAYS, cache)))
     rows = []
@@ -115,7 +116,7 @@ def choose_forecast(
     models = (*(MODELS if prophet else FAST), *BASELINE.values())
     errors, days = backtest(raw, models, country)
     model = _best(errors)
-    cache: dict = {}
+    cache: dict[str, np.ndarray] = {}
     prep = prepare(raw, country)
     if model == "ensemble":
         for member in ENSEMBLE:

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from finops.data import anomalies, forecasts, queries, recommendations
 from finops.data.sources import demo
-from finops.data.tables import Anomaly, Recommendation
+from finops.data.tables import Anomaly, AnomalyRun, ForecastRun, Recommendation
 from finops.models.forecaster import rescale_interval
 from tests.pages.conftest import open_page
 
@@ -126,3 +126,22 @@ def test_insight_pages_are_admin_only(seeded_store, page):
     at = open_page(page, username="member", role="member")
     assert any("Admins only" in e.value for e in at.error)
     assert not at.dataframe and not at.metric
+
+
+@pytest.mark.parametrize(
+    ("page", "row", "text"),
+    [
+        ("pages/forecast.py", ForecastRun(status="running", done=3, total=9), "3 of 9 series"),
+        ("pages/anomalies.py", AnomalyRun(step="scoring services and accounts", done=1, total=3),
+         "scoring services and accounts, step 2 of 3"),
+    ],
+)  # fmt: skip
+def test_a_run_in_progress_shows_on_its_page(seeded_store, page, row, text):
+    with Session(seeded_store) as s:
+        s.add(row)
+        s.commit()
+        run_id = row.id
+    at = open_page(page)
+    (bar,) = at.get("progress")
+    assert text in bar.proto.text and f" {run_id} in progress" in bar.proto.text
+    assert bar.proto.value == round(100 * row.done / row.total)

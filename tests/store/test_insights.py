@@ -12,7 +12,7 @@ from sqlmodel import Session
 from finops import cli as finops_cli
 from finops.data import anomalies, forecasts, load, queries, recommendations
 from finops.data.sources import demo
-from finops.data.tables import Anomaly, ForecastRun, Recommendation, Resource
+from finops.data.tables import Anomaly, AnomalyRun, ForecastRun, Recommendation, Resource
 from finops.settings import Settings
 
 SMALL = Settings(forecast_top_n=1, forecast_workers=1)
@@ -208,3 +208,98 @@ def test_cli_forecast_and_anomalies(modeled_store, capsys):
 def test_cli_forecast_before_any_run(seeded_store, capsys):
     assert finops_cli.main(["forecast"]) == 1
     assert "no forecast yet" in capsys.readouterr().err
+
+
+# --- issue 15 ----------------------------------------------------------------------------------------------------
+
+
+def _costs(days: int, spikes: dict[int, float], start: date = date(2025, 1, 6)) -> pd.DataFrame:
+    """One service in one account, weekly pattern, the given days multiplied."""
+    rows = []
+    for i in range(days):
+        day = start + timedelta(days=i)
+        cost = (60.0 if day.weekday() >= 5 else 100.0) * spikes.get(i, 1.0)
+        rows.append({"day": day, "provider": "aws", "account_id": "111111111111", "account_name": "a",
+                     "service": "Amazon S3", "region": "", "unblended_cost": cost, "amortized_cost": cost,
+                     "currency": "USD", "estimated": False})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_detection_reports_the_whole_history_from_eight_weeks_after_the_first_day(engine):
+    start = date(2025, 1, 6)
+    rows = _costs(500, {30: 5.0, 100: 5.0, 450: 5.0})  # day 100 is 400 days before the end
+    with Session(engine) as s:
+        load.replace_window(s, "manual", start, start + timedelta(days=500), rows)
+        counts = anomalies.run_detection(session=s, settings=Settings(), refresh_run_id=1)
+        found = anomalies.list_anomalies(session=s, dimension="service")
+        assert sorted(found["start_day"]) == [start + timedelta(days=100), start + timedelta(days=450)]
+        again = anomalies.run_detection(session=s, settings=Settings())
+        assert (again["new"], again["dropped"], again["detected"]) == (0, 0, counts["detected"])
+        assert sorted(anomalies.list_anomalies(session=s)["id"]) == sorted(anomalies.list_anomalies(session=s)["id"])
+        runs = s.execute(select(AnomalyRun).order_by(AnomalyRun.id)).scalars().all()
+        assert [(r.status, r.done, r.total, r.refresh_run_id) for r in runs] == [("ok", 3, 3, 1), ("ok", 3, 3, None)]
+        assert anomalies.running_run(session=s) is None
+
+
+def test_the_service_and_account_views_of_one_rise_are_one_event_with_one_answer(engine):
+    rows = found([("service", "S3", D, D, 50.0), ("account", "111", D, D, 50.0), ("account", "222", D, D, 9.0)])
+    rows["event_id"] = ["service:S3:" + D.isoformat(), "service:S3:" + D.isoformat(), None]
+    with Session(engine) as s:
+        anomalies.save_detected(session=s, found=rows, since=D)
+        events = anomalies.list_anomalies(session=s, events=True).set_index("account_id")
+        assert len(events) == 2 and len(anomalies.list_anomalies(session=s)) == 3
+        both = events.loc["111"]
+        assert (both["dimension"], both["service"]) == ("service + account", "S3")
+        assert both["views"] == "service: S3 (+50.00); account: 111 (+50.00)"
+        assert events.loc["222", "views"] == "account: 222 (+9.00)"
+        anomalies.set_feedback(session=s, anomaly_id=int(both["id"]), feedback="planned", actor="ada")
+        s.expire_all()
+        feedback = dict(s.execute(select(Anomaly.account_id, Anomaly.feedback)).all())
+        assert feedback == {"": "planned", "111": "planned", "222": None}
+
+
+def test_a_forecast_run_shows_its_progress_while_it_runs(seeded_store, monkeypatch):
+    from finops import progress
+    from finops.models import forecast_batch
+
+    seen = []
+
+    def slow_many(frames, *, progress=None, **_kwargs):  # the fits are tested elsewhere; here: the bookkeeping
+        for i in range(1, len(frames) + 1):
+            progress(i, len(frames))
+            with Session(seeded_store) as other:  # what a page sees meanwhile
+                seen.append(progress_of(other))
+        return {}
+
+    def progress_of(other):
+        current = progress.running(session=other, kind="forecast")
+        return (current.done, current.total, current.text.split(":")[1].strip()) if current else None
+
+    monkeypatch.setattr(forecast_batch, "forecast_many", slow_many)
+    monkeypatch.setattr(forecasts, "PROGRESS_SECONDS", 0.0)
+    bar = []
+    with Session(seeded_store) as s:
+        run = forecasts.run_forecasts(session=s, settings=SMALL, progress=lambda d, t: bar.append((d, t)))
+        assert seen[0][:2] == (1, 7) and seen[-1][:2] == (7, 7) and seen[0][2].startswith("1 of 7 series")
+        assert bar[0] == (0, 7) and bar[-1] == (7, 7)  # total, 1 service, 5 accounts
+        assert run.status == "ok" and progress.running(session=s, kind="forecast") is None
+        s.add(AnomalyRun(step="saving", done=2, total=3))
+        s.commit()
+        current = progress.running(session=s, kind="anomalies")
+        assert current.share == pytest.approx(2 / 3) and "saving, step 3 of 3" in current.text
+        from finops.jobs import tasks
+
+        assert tasks.close_interrupted() == 1
+        assert progress.running(session=s, kind="anomalies") is None
+
+
+def test_cli_progress_bar(capsys):
+    from finops.cli.insights import progress_bar
+
+    draw = progress_bar("forecast", "series", width=10)
+    draw(0, 4)
+    draw(2, 4)
+    draw(4, 4)
+    err = capsys.readouterr().err
+    assert err.endswith("\rforecast [##########] 4/4 series\n")
+    assert "\rforecast [#####-----] 2/4 series" in err and err.count("\n") == 1

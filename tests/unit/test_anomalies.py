@@ -272,3 +272,47 @@ def test_detect_costs_names_are_text():
     frame = org().assign(account_id=lambda f: f["account_id"].astype(int))
     found = anomaly_breakdown.detect_costs(frame, dimensions=("account",))
     assert found["account_id"].tolist() == ["222"] and found["external_id"].iloc[0].startswith("account:222:")
+
+
+# --- issue 15: dips and their end, ramps, one event per rise ---------------------------------------------------
+
+
+@pytest.mark.parametrize("dip_days", [10, 21, 35], ids=["10-days", "3-weeks", "5-weeks"])
+def test_the_end_of_a_dip_is_not_an_anomaly(dip_days):
+    # holidays or a paused service: the cost drops to 40 % and comes back to where it was
+    values = weekly(200, changes={i: 0.4 for i in range(120, 120 + dip_days)})
+    assert anomaly_detector.detect(history(values)).empty
+
+
+def test_a_rise_above_the_level_before_a_dip_still_is():
+    changes = {i: 0.4 for i in range(120, 141)} | {i: 2.0 for i in range(141, 200)}
+    found = anomaly_detector.detect(history(weekly(200, changes=changes)))
+    assert spans(found)[:1] == [(day(141), spans(found)[0][1])] and found.iloc[0]["impact"] > 0
+
+
+@pytest.mark.parametrize("ramp_days", [20, 40, 60])
+def test_a_new_service_ramping_up_is_not_an_anomaly_but_a_burst_is(ramp_days):
+    ramp = [0.0] * 30 + [WEEK[(START + timedelta(days=30 + i)).weekday()] * min(1.0, (i + 1) / ramp_days)
+                         for i in range(170)]  # fmt: skip
+    assert anomaly_detector.detect(history(ramp)).empty
+    burst = list(ramp)
+    burst[150:152] = [v * 6 for v in burst[150:152]]
+    assert spans(anomaly_detector.detect(history(burst))) == [(day(150), day(151))]
+
+
+def test_the_service_and_the_account_view_of_one_rise_are_one_event():
+    found = anomaly_breakdown.detect_costs(org())
+    assert found["event_id"].nunique() == 1
+    assert set(found["event_id"]) == {f"service:AmazonEC2:{day(SPIKE).isoformat()}"}
+
+
+def test_rises_of_different_pairs_stay_different_events():
+    frame = org(140)
+    late = (frame["day"] == day(SPIKE + 10)) & (frame["account_id"] == "111") & (frame["service"] == "AmazonEC2")
+    frame.loc[late, "unblended_cost"] *= 9
+    s3 = (frame["day"] == day(SPIKE + 20)) & (frame["service"] == "AmazonS3")
+    frame.loc[s3, "unblended_cost"] *= 12
+    found = anomaly_breakdown.detect_costs(frame)
+    events = found.groupby("event_id")["dimension"].apply(sorted).to_dict()
+    assert sorted(events.values()) == [["account", "service"]] * 3
+    assert len(found) == 6
