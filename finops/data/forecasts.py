@@ -42,6 +42,7 @@ SERIES_COLUMNS = [
 RESULT_FIELDS = SERIES_COLUMNS[1:]  # what forecast_batch.SeriesResult gives for each series
 MODEL_LABELS = {
     "seasonal_naive": "Seasonal naive (with holidays and fees)",
+    "last_week": "Last week repeated (with holidays and fees)",
     "ets": "ETS",
     "theta": "Theta",
     "prophet": "Prophet",

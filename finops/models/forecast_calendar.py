@@ -34,14 +34,20 @@ class Prepared:
 
     def apply(self, days: pd.DatetimeIndex, yhat: np.ndarray) -> np.ndarray:
         """The forecast `yhat` of `days` with the calendar effects put back."""
-        out = np.asarray(yhat, dtype=float).copy()
-        names = holiday_names(self.country, days) if self.holidays else [""] * len(days)
-        if self.holidays:
-            factor = np.array([self.holidays.get(n, self.holidays.get("", 1.0)) if n else 1.0 for n in names])
-            out = out * factor
-        if self.yearly:  # a holiday's own factor was measured against ordinary days: not both
-            out = out * np.array([1.0 if n else self.yearly.get(d, 1.0) for d, n in zip(days, names, strict=True)])
+        out = np.asarray(yhat, dtype=float) * self.factors(days)
         return out + np.where(np.asarray(days.day) == 1, self.fee, 0.0)
+
+    def factors(self, days: pd.DatetimeIndex) -> np.ndarray:
+        """The holiday and yearly factor of each of `days` (1.0 where neither applies)."""
+        out = np.ones(len(days))
+        if self.holidays:
+            names = holiday_names(self.country, days)
+            out *= [self.holidays.get(n, self.holidays.get("", 1.0)) if n else 1.0 for n in names]
+        else:
+            names = [""] * len(days)
+        if self.yearly:  # a holiday's own factor was measured against ordinary days: not both
+            out *= [1.0 if n else self.yearly.get(d, 1.0) for d, n in zip(days, names, strict=True)]
+        return out
 
 
 @cache
@@ -89,7 +95,7 @@ def prepare(clean: pd.DataFrame, country: str = "") -> Prepared:
     fees = (y.iloc[firsts] - ref.iloc[firsts]).dropna().iloc[-FEE_MONTHS:]
     if len(fees) >= 2 and (fees > FEE_MIN_SHARE * ref.iloc[fees.index]).sum() >= 2:
         fee = float(fees.median())
-        y.iloc[firsts] = y.iloc[firsts] - fee
+        y[np.asarray(ds.day == 1)] -= fee  # holidays on a 1st too (1 January, 1 May): their factor is the day's
     effects: dict[str, float] = {}
     if special.any():
         with np.errstate(divide="ignore", invalid="ignore"):

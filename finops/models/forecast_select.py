@@ -15,12 +15,13 @@ from finops.models.forecaster import MIN_HISTORY_DAYS, OUT_COLUMNS, enough_histo
 
 BACKTEST_DAYS = 30  # each back-test forecasts 30 days, from origins 30, 60 and 90 days before the end
 ORIGINS = 3
-FAST = ("seasonal_naive", "ets", "theta", "ensemble")  # in order of preference on a tie
+FAST = ("seasonal_naive", "last_week", "ets", "theta", "ensemble")  # in order of preference on a tie
 MODELS = (*FAST, "prophet")
 ENSEMBLE = ("ets", "theta", "prophet")  # the mean of those of them that were fitted
 # the baselines a user would try first, on the plain history: reported beside the chosen model, never chosen
 BASELINE = {"seasonal_naive": "baseline_seasonal_naive", "last_week": "baseline_last_week"}
 MAPE_WEIGHT = 0.5  # a model is chosen by its 30-day total error plus half its daily MAPE (both back-tested)
+CALENDAR_UNCERTAINTY = 0.5  # the band widens by half the size of a holiday or yearly effect on its days
 ERROR_COLUMNS = ["model", "mape", "total_error", "origins"]
 
 
@@ -86,23 +87,43 @@ def _best(errors: pd.DataFrame) -> str:
     return str(ranked.assign(score=score, order=order).sort_values(["score", "order"]).iloc[0]["model"])
 
 
+def _errors(pairs: list, positive: bool) -> np.ndarray:
+    """Back-test errors of (actual, forecast) pairs: log ratios for positive cost, else differences."""
+    actual = np.concatenate([a for a, _ in pairs]) if pairs else np.array([])
+    forecast = np.concatenate([f for _, f in pairs]) if pairs else np.array([])
+    keep = np.isfinite(actual) & np.isfinite(forecast)
+    if positive:
+        keep &= (actual > 0) & (forecast > 0)
+        return np.log(actual[keep] / forecast[keep])
+    return actual[keep] - forecast[keep]
+
+
+def _coverage(pairs: list, positive: bool, quantiles: tuple[float, float]) -> float | None:
+    """How often each origin's days fell inside the band the other origins' errors give (None: under 2)."""
+    inside, days = 0, 0
+    for k, pair in enumerate(pairs):
+        others = _errors(pairs[:k] + pairs[k + 1 :], positive)
+        mine = _errors([pair], positive)
+        if len(others) and len(mine):
+            lo, hi = np.quantile(others, quantiles)
+            inside, days = inside + int(((mine >= lo) & (mine <= hi)).sum()), days + len(mine)
+    return inside / days if len(pairs) >= 2 and days else None
+
+
 def _band(pairs: list, yhat: np.ndarray, level: int, raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Lower and upper bounds from the back-test errors' quantiles (in logs when the cost is positive), widening
-    past the back-tested horizon; without a back-test, from last-week-repeated errors in the history."""
-    if pairs:
-        actual, forecast = np.concatenate([a for a, _ in pairs]), np.concatenate([f for _, f in pairs])
-    else:
-        y = raw["y"].to_numpy(dtype=float)
-        actual, forecast = y[7:], y[:-7]
-    keep = np.isfinite(actual) & np.isfinite(forecast)
-    actual, forecast = actual[keep], forecast[keep]
-    positive = bool((yhat > 0).all() and (actual > 0).all() and (forecast > 0).all()) and len(actual) > 0
-    errors = np.log(actual / forecast) if positive else actual - forecast
+    past the back-tested horizon, and the band's coverage out of sample (each origin against the others');
+    without a back-test, from last-week-repeated errors in the history."""
+    y = raw["y"].to_numpy(dtype=float)
+    source = pairs or [(y[7:], y[:-7])]
+    quantiles = ((1 - level / 100) / 2, (1 + level / 100) / 2)
+    positive = bool((yhat > 0).all()) and len(_errors(source, True)) == len(_errors(source, False))
+    errors = _errors(source, positive)
     if not len(errors):
         return yhat.copy(), yhat.copy(), None
-    lo_q, hi_q = np.quantile(errors, [(1 - level / 100) / 2, (1 + level / 100) / 2])
-    coverage = float(np.mean((errors >= lo_q) & (errors <= hi_q))) if pairs else None
+    lo_q, hi_q = np.quantile(errors, quantiles)
     widen = np.sqrt(np.maximum(np.arange(1, len(yhat) + 1), BACKTEST_DAYS) / BACKTEST_DAYS)
+    coverage = _coverage(pairs, positive, quantiles)
     if positive:
         return yhat * np.exp(lo_q * widen), yhat * np.exp(hi_q * widen), coverage
     return yhat + lo_q * widen, yhat + hi_q * widen, coverage
@@ -124,9 +145,12 @@ def choose_forecast(
                 _points(member, raw, prep, horizon_days, cache)
     yhat = _points(model, raw, prep, horizon_days, cache)
     lower, upper, coverage = _band(days[model], yhat, interval, raw)
+    # a holiday or yearly effect was seen once or twice: as uncertain as half its size, on both sides
+    ds = pd.date_range(raw["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
+    spread = np.exp(CALENDAR_UNCERTAINTY * np.abs(np.log(prep.factors(ds))))
+    lower, upper = np.where(lower > 0, lower / spread, lower), np.where(upper > 0, upper * spread, upper)
     if (raw["y"].dropna() >= 0).all():  # cost cannot go below zero unless credits ever made it so
         yhat, lower, upper = (np.clip(a, 0, None) for a in (yhat, lower, upper))
-    ds = pd.date_range(raw["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
     out = pd.DataFrame({"ds": ds.astype("datetime64[ns]"), "yhat": yhat, "yhat_lower": lower, "yhat_upper": upper})
     out["yhat_lower"] = np.minimum(out["yhat_lower"], out["yhat"])
     out["yhat_upper"] = np.maximum(out["yhat_upper"], out["yhat"])

@@ -130,19 +130,25 @@ def test_the_lowest_score_is_chosen_and_baselines_never_are():
 
 @pytest.mark.slow
 def test_choice_contract_errors_beside_both_baselines_and_a_calibrated_band():
-    full = weekly(400 + 30, noise=0.1, seed=3)
-    past, future = full.iloc[:400], full.iloc[400:]
-    choice = forecast_select.choose_forecast(past, horizon_days=30, interval=80, prophet=False)
-    assert choice.model in forecast_select.FAST
-    assert list(choice.forecast.columns) == ["ds", "yhat", "yhat_lower", "yhat_upper"]
-    assert choice.forecast["ds"].tolist() == future["ds"].tolist()
-    assert set(choice.errors["model"]) == {*forecast_select.FAST, *forecast_select.BASELINE.values()}
-    assert (choice.errors["origins"] == 3).all()
-    fc = choice.forecast
-    assert ((fc["yhat_lower"] <= fc["yhat"]) & (fc["yhat"] <= fc["yhat_upper"])).all()
-    inside = (future["y"].to_numpy() >= fc["yhat_lower"]) & (future["y"].to_numpy() <= fc["yhat_upper"])
-    assert abs(inside.mean() - 0.8) <= 0.15 and abs(choice.coverage - 0.8) <= 0.05
-    assert forecast_backtest.mape(future["y"], fc["yhat"]) < 0.12
+    future_inside, backtest_inside = [], []
+    for seed in range(8):  # one series' 30 days say little about a band: eight series of known noise
+        full = weekly(400 + 30, noise=0.1, seed=seed)
+        past, future = full.iloc[:400], full.iloc[400:]
+        choice = forecast_select.choose_forecast(past, horizon_days=30, interval=80, prophet=False)
+        assert choice.model in forecast_select.FAST
+        assert list(choice.forecast.columns) == ["ds", "yhat", "yhat_lower", "yhat_upper"]
+        assert choice.forecast["ds"].tolist() == future["ds"].tolist()
+        assert set(choice.errors["model"]) == {*forecast_select.FAST, *forecast_select.BASELINE.values()}
+        assert (choice.errors["origins"] == 3).all()
+        fc = choice.forecast
+        assert ((fc["yhat_lower"] <= fc["yhat"]) & (fc["yhat"] <= fc["yhat_upper"])).all()
+        assert forecast_backtest.mape(future["y"], fc["yhat"]) < 0.12
+        future_inside.append(
+            ((future["y"].to_numpy() >= fc["yhat_lower"]) & (future["y"].to_numpy() <= fc["yhat_upper"])).mean()
+        )
+        backtest_inside.append(choice.coverage)
+    assert abs(np.mean(future_inside) - 0.8) <= 0.08
+    assert abs(np.mean(backtest_inside) - 0.8) <= 0.08  # out of sample: each origin against the others' errors
 
 
 @pytest.mark.slow
@@ -169,3 +175,12 @@ def test_batch_reports_progress_keeps_the_order_and_caps_prophet():
     assert all(r.model in forecast_select.FAST and r.skipped is None for r in good)
     assert all(r.naive_mape is not None and r.last_week_mape is not None and r.coverage is not None for r in good)
     assert results["bad"].skipped.startswith("only 1 day")
+
+
+def test_a_holiday_on_the_first_of_the_month_is_not_mistaken_for_the_fee():
+    frame = weekly(400, start=pd.Timestamp("2024-11-04"))
+    firsts = (frame["ds"].dt.day == 1).to_numpy()
+    frame.loc[firsts, "y"] += 500.0
+    prepared = forecast_calendar.prepare(frame, "DE")  # 1 January and 1 May are holidays, at an ordinary cost
+    assert prepared.fee == pytest.approx(500.0, rel=0.05)
+    assert abs(np.log(prepared.holidays.get("New Year's Day", 1.0))) < 0.1
