@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,8 @@ WEEKS = 8  # weeks of history behind each weekday's pattern
 SCALE_DAYS = 91  # days of residuals behind the scale: one drift or shift must not fill half of them
 MIN_HISTORY_DAYS = 3  # the first days are not scored: a service's first day is often partial
 LOW_CONFIDENCE_DAYS = 56  # under 8 weeks of history the weekday pattern and the scale are rough
-RAMP_DAYS = 90  # a service this young may still be ramping up: its level follows the climb
-RAMP_SPAN_DAYS = 3  # its climb: the median of the last 3 days against that of the 3 before
+RAMP_DAYS = 90  # a service this young may be ramping up: its level follows the climb while it lasts
+RAMP_SPAN_DAYS = 3  # its climb: the median of the last 3 days (`_median3`) against that of the 3 before
 RAMP_LEAD_DAYS = 2  # from the middle of the last 3 days to the day scored
 RETURN_DAYS = 56  # back to the highest level of the 4-8 weeks before: the end of a dip, not a rise
 REPORT_AFTER_DAYS = 56  # a store's first detection reports from 8 weeks after its first data (issue 15)
@@ -100,29 +101,57 @@ def _with_fee(expected: np.ndarray, actual: np.ndarray, base: np.ndarray) -> np.
 
 
 def _rolling_max(a: np.ndarray, window: int) -> np.ndarray:
-    """Rolling maximum down each column of `a` (NaN ignored)."""
-    return pd.DataFrame(a).rolling(window, min_periods=1).max().to_numpy()
+    """Rolling maximum down each column of `a` (NaN ignored), in one pass as `_rolling_median`."""
+    n, m = a.shape
+    flat = np.vstack([np.full((window, m), np.nan), a]).T.ravel()
+    rolled = pd.Series(flat).rolling(window, min_periods=1).max().to_numpy()
+    return rolled.reshape(m, n + window).T[window:]
+
+
+def _median3(a: np.ndarray) -> np.ndarray:
+    """The median of each day and the two before it, down each column (at least two known)."""
+    stack = np.stack([a, _lag(a, 1), _lag(a, 2)])
+    known = np.isfinite(stack).sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices are masked just below
+        out = np.nanmedian(stack, axis=0)
+    return np.where(known >= 2, out, np.nan)
+
+
+def _ramping(age: np.ndarray, climb: np.ndarray) -> np.ndarray:
+    """Where a series is still ramping up: while it is young (under RAMP_DAYS), and after that for as long as
+    the climb that started while it was young goes on."""
+    young = age < RAMP_DAYS
+    climbing = np.nan_to_num(climb) > 0
+    # number the runs of climbing days (per column); a run is a ramp when one of its days was young
+    n = len(climbing)
+    key = (np.cumsum(~climbing, axis=0) + (n + 1) * np.arange(climbing.shape[1])[None, :]).T.ravel()
+    run = np.r_[0, np.cumsum(np.diff(key) != 0)]  # the keys ascend column after column: no sort needed
+    young_runs = np.bincount(run, weights=(young & climbing).T.ravel()) > 0
+    return young | (climbing & young_runs[run].reshape(climbing.shape[::-1]).T)
 
 
 def _level(x: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The plain level of each day from the days before it (for the scale), and the level to score rises against.
+    """The ordinary level of each day from the days before it (for the scale), and the level to score rises
+    against.
 
-    The plain level is the median of the last LEVEL_DAYS days. While a series is young (under RAMP_DAYS) it may
-    be ramping up as it is adopted, so the level to score against also follows its recent climb. And a day is
-    only a rise against the highest level of the 4-8 weeks before it too: coming back from a dip (holidays, a
-    paused service) to where the cost was before it is not an anomaly.
+    The level is the median of the last LEVEL_DAYS days; while a series is ramping up as it is adopted (see
+    `_ramping`) it also follows its recent climb. And a day is only a rise against the highest level of the
+    4-8 weeks before it too: coming back from a dip (holidays, a paused service) to where the cost was before
+    it is not an anomaly.
     """
     level = _rolling_median(x, LEVEL_DAYS, min_periods=1)
     plain = _lag(level, 1)
-    recent = _rolling_median(x, RAMP_SPAN_DAYS, min_periods=2)
+    recent = _median3(x)
     climb = np.clip((_lag(recent, 1) - _lag(recent, RAMP_SPAN_DAYS + 1)) / RAMP_SPAN_DAYS, 0.0, None)  # rises only
     ramping = np.fmax(plain, _lag(recent, 1) + RAMP_LEAD_DAYS * np.nan_to_num(climb))
+    ordinary = np.where(_ramping(age, climb), ramping, plain)
     prior = _lag(_rolling_max(level, RETURN_DAYS - LEVEL_DAYS), LEVEL_DAYS + 1)
-    return plain, np.fmax(np.where(age < RAMP_DAYS, ramping, plain), prior)
+    return ordinary, np.fmax(ordinary, prior)
 
 
 def _expectations(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected cost to score rises against, the plain expectation (for the scale), and the age."""
+    """Expected cost to score rises against, the ordinary expectation (for the scale), and the age."""
     n = len(values)
     alive = values > 0
     birth = np.where(alive.any(axis=0), alive.argmax(axis=0), n)  # leading zeros are not history
@@ -160,7 +189,7 @@ def expected_cost(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarra
 def _model(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected cost, score and history days of each column of `values` (days x series, gaps already 0)."""
     expected, ordinary, age = _expectations(values, days)
-    # the scale comes from the plain residuals: neither a dip below an earlier level nor a ramp moves it
+    # the scale comes from the ordinary residuals: a dip below an earlier level must not widen it
     size = np.maximum(np.abs(ordinary), SCALE_FLOOR_USD)
     spread = _lag(1.4826 * _rolling_median(np.abs(values - ordinary) / size, SCALE_DAYS, min_periods=7), 1)
     # young series get a wide floor: their weekday pattern is still unknown (a Monday after a first weekend)

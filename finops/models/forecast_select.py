@@ -11,13 +11,14 @@ from finops.models import forecast_stats
 from finops.models.forecast_backtest import mape, total_error
 from finops.models.forecast_baselines import WINDOWS, weekday_means
 from finops.models.forecast_calendar import Prepared, prepare
+from finops.models.forecast_trend import trend
 from finops.models.forecaster import MIN_HISTORY_DAYS, OUT_COLUMNS, enough_history, prophet_forecast
 
 BACKTEST_DAYS = 30  # each back-test forecasts 30 days, from origins 30, 60 and 90 days before the end
 ORIGINS = 3
-FAST = ("seasonal_naive", "last_week", "ets", "theta", "ensemble")  # in order of preference on a tie
+FAST = ("seasonal_naive", "last_week", "trend", "ets", "theta", "ensemble")  # in order of preference on a tie
 MODELS = (*FAST, "prophet")
-ENSEMBLE = ("ets", "theta", "prophet")  # the mean of those of them that were fitted
+ENSEMBLE = ("trend", "ets", "theta", "prophet")  # the mean of those of them that were fitted
 # the baselines a user would try first, on the plain history: reported beside the chosen model, never chosen
 BASELINE = {"seasonal_naive": "baseline_seasonal_naive", "last_week": "baseline_last_week"}
 MAPE_WEIGHT = 0.5  # a model is chosen by its 30-day total error plus half its daily MAPE (both back-tested)
@@ -51,6 +52,8 @@ def _points(model: str, raw: pd.DataFrame, prep: Prepared, horizon: int, cache: 
     elif model == "prophet":
         fitted = prophet_forecast(prep.history, horizon, 80, intervals=False)["yhat"].to_numpy()
         out = prep.apply(days, fitted)
+    elif model == "trend":
+        out = prep.apply(days, trend(prep.history, horizon))
     else:
         out = prep.apply(days, getattr(forecast_stats, model)(prep.history, horizon))
     cache[model] = out

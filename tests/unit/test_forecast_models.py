@@ -184,3 +184,19 @@ def test_a_holiday_on_the_first_of_the_month_is_not_mistaken_for_the_fee():
     prepared = forecast_calendar.prepare(frame, "DE")  # 1 January and 1 May are holidays, at an ordinary cost
     assert prepared.fee == pytest.approx(500.0, rel=0.05)
     assert abs(np.log(prepared.holidays.get("New Year's Day", 1.0))) < 0.1
+
+
+def test_trend_follows_the_typical_growth_and_the_weekly_shape_but_not_a_single_jump():
+    from finops.models import forecast_trend
+
+    days = 400
+    growth = np.exp(np.log(1.03) * np.arange(days) / 30.44)  # +3 % a month
+    frame = weekly(days)
+    frame["y"] *= growth
+    out = forecast_trend.trend(frame, 28)
+    expected = np.resize(np.roll(WEEK, -(days % 7)), 28) * np.exp(np.log(1.03) * np.arange(days, days + 28) / 30.44)
+    assert np.allclose(out, expected, rtol=0.02)
+    jumped = weekly(days)
+    jumped.loc[days - 21 :, "y"] *= 1.5  # a level shift three weeks ago: the new level, no growth from it
+    out = forecast_trend.trend(jumped, 28)
+    assert np.allclose(out, 1.5 * np.resize(np.roll(WEEK, -(days % 7)), 28), rtol=0.02)
