@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[101, 102, 103], help="hold-out seeds")
     parser.add_argument("--families", nargs="*", default=list(quality_series.HOLDOUT))
     parser.add_argument("--timing", type=int, nargs="*", default=[50, 1000], help="series counts to time")
-    parser.add_argument("--prophet", type=int, default=10, help="series that also try Prophet (the setting's default)")
+    parser.add_argument("--prophet", type=int, default=3, help="series that also try Prophet (the setting's default)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {load()}")

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     forecast_horizon_days: int = Field(90, ge=7, le=366, description="Days ahead the sidecar forecasts")
     forecast_workers: int = Field(2, ge=1, le=16, description="Processes that fit forecasts in parallel")
     forecast_prophet_series: int = Field(
-        10,
+        3,
         ge=0,
         le=10000,
         description="How many series, largest first (total, then the top services, then accounts), also try "
