@@ -74,41 +74,51 @@ def _names(country: str, first: pd.Timestamp, count: int) -> tuple[str, ...]:
     return tuple(calendar.get(d, "") for d in days.date)
 
 
-def _reference(y: pd.Series) -> pd.Series:
-    """Each day's ordinary cost: the median of the same weekday one and two weeks before and after."""
-    return pd.concat([y.shift(k) for k in (7, 14, -7, -14)], axis=1).median(axis=1, skipna=True)
+def _reference(y: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The ordinary cost of each of `rows`: the median of the same weekday one and two weeks before and after."""
+    n = len(y)
+    around = rows[:, None] + np.array([-14, -7, 7, 14])[None, :]
+    values = np.where((around >= 0) & (around < n), y[np.clip(around, 0, n - 1)], np.nan)
+    out = np.full(len(rows), np.nan)
+    known = np.isfinite(values).any(axis=1)
+    out[known] = np.nanmedian(values[known], axis=1)
+    return out
 
 
 def prepare(clean: pd.DataFrame, country: str = "") -> Prepared:
     """Take gaps, credits, the monthly fee and holidays out of `clean` (`ds, y`, one row per day)."""
     ds = pd.DatetimeIndex(clean["ds"])
-    y = pd.Series(clean["y"].to_numpy(dtype=float))
-    recent = y.iloc[-365:].dropna()
-    low = recent <= 0
-    if len(recent) and 0 < low.mean() < RARE_SHARE:
-        y = y.mask(y <= 0)
+    y = clean["y"].to_numpy(dtype=float).copy()
+    recent = y[-365:][np.isfinite(y[-365:])]
+    if len(recent) and 0 < (recent <= 0).mean() < RARE_SHARE:
+        y[y <= 0] = np.nan
     names = holiday_names(country, ds)
-    special = np.array([bool(n) for n in names])
-    ref = _reference(y.mask(special | (ds.day == 1)))
+    special = np.array([bool(n) for n in names], dtype=bool)
+    first = np.asarray(ds.day == 1)
+    ordinary = np.where(special | first, np.nan, y)  # what references are made of
     fee = 0.0
-    firsts = np.flatnonzero((ds.day == 1) & ~special)
-    fees = (y.iloc[firsts] - ref.iloc[firsts]).dropna().iloc[-FEE_MONTHS:]
-    if len(fees) >= 2 and (fees > FEE_MIN_SHARE * ref.iloc[fees.index]).sum() >= 2:
-        fee = float(fees.median())
-        y[np.asarray(ds.day == 1)] -= fee  # holidays on a 1st too (1 January, 1 May): their factor is the day's
+    firsts = np.flatnonzero(first & ~special)
+    fees = y[firsts] - _reference(ordinary, firsts)
+    measured = np.isfinite(fees)
+    fees, refs = fees[measured][-FEE_MONTHS:], _reference(ordinary, firsts[measured][-FEE_MONTHS:])
+    if len(fees) >= 2 and (fees > FEE_MIN_SHARE * refs).sum() >= 2:
+        fee = float(np.median(fees))
+        y[first] -= fee  # holidays on a 1st too (1 January, 1 May): their factor is the day's
     effects: dict[str, float] = {}
     if special.any():
+        rows = np.flatnonzero(special)
+        ref = _reference(ordinary, rows)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = (y / ref)[special]
-        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
-        by_name = pd.Series(np.log(ratio.to_numpy()), index=[names[i] for i in ratio.index])
+            ratio = y[rows] / ref
+        ok = np.isfinite(ratio) & (ratio > 0)
+        by_name = pd.Series(np.log(ratio[ok]), index=[names[i] for i in rows[ok]])
         pooled = float(by_name.median()) if len(by_name) else 0.0
         effects = {str(k): float(np.exp(v)) for k, v in by_name.groupby(level=0).median().items()}
         effects[""] = float(np.exp(pooled))  # a holiday not seen yet gets the typical one
         effects = {k: v for k, v in effects.items() if abs(np.log(v)) >= HOLIDAY_MIN_EFFECT}
-        y = y.where(~special, ref)  # the fit sees an ordinary day
-    yearly = _yearly(y.to_numpy(), ds) if len(y) >= YEARLY_MIN_DAYS else {}
-    return Prepared(pd.DataFrame({"ds": ds, "y": y.to_numpy()}), fee, effects, country, yearly)
+        y[rows] = ref  # the fit sees an ordinary day
+    yearly = _yearly(y, ds) if len(y) >= YEARLY_MIN_DAYS else {}
+    return Prepared(pd.DataFrame({"ds": ds, "y": y}), fee, effects, country, yearly)
 
 
 def _yearly(y: np.ndarray, ds: pd.DatetimeIndex, horizon: int = YEAR_DAYS) -> dict[pd.Timestamp, float]:

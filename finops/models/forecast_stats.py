@@ -4,6 +4,7 @@ Each takes a prepared history (`forecast_calendar.prepare`: one row per day, NaN
 returns the point forecast of the `horizon` days after it as an array.
 """
 
+import warnings
 from functools import cache
 
 import numpy as np
@@ -25,10 +26,14 @@ def _models():
 def _values(history: pd.DataFrame, days: int) -> tuple[np.ndarray, bool]:
     """The last `days` values with unknown days filled (the same weekday a week before, else the median),
     in logs when every value is positive."""
-    y = pd.Series(history["y"].to_numpy(dtype=float)[-days:])
+    y = history["y"].to_numpy(dtype=float)[-days:].copy()
     for lag in (SEASON, 2 * SEASON, -SEASON):
-        y = y.fillna(y.shift(lag))
-    y = y.fillna(y.median()).fillna(0.0).to_numpy()
+        gap = np.flatnonzero(~np.isfinite(y))
+        source = gap - lag
+        ok = (source >= 0) & (source < len(y))
+        y[gap[ok]] = y[source[ok]]
+    known = np.isfinite(y)
+    y[~known] = np.median(y[known]) if known.any() else 0.0
     positive = bool((y > 0).all())
     return (np.log(y) if positive else y), positive
 
@@ -38,7 +43,9 @@ def _forecast(model, history: pd.DataFrame, horizon: int, days: int = FIT_DAYS) 
     if len(y) < 2 * SEASON:  # too short for a weekly season: the mean of what there is
         mean = np.full(horizon, y.mean())
     else:
-        mean = np.asarray(model.forecast(y=y, h=horizon)["mean"], dtype=float)
+        with warnings.catch_warnings():  # statsmodels' seasonality test divides by zero on a flat series
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.asarray(model.forecast(y=y, h=horizon)["mean"], dtype=float)
     return np.exp(mean) if positive else mean
 
 
