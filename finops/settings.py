@@ -19,8 +19,11 @@ SOURCES = ("auto", "aws", "demo")
 ENV_PREFIX = "FINOPS_"
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+WEBHOOK = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 MIN_COOKIE_KEY = 32  # PyJWT warns about shorter HMAC keys
-SECRET_FIELDS = ("database_url", "cookie_key")  # never echoed back in a message
+SECRET_FIELDS = ("database_url", "cookie_key", "smtp_password", "channels")  # never echoed back in a message
 
 
 class InvalidSettings(ValueError):
@@ -114,6 +117,27 @@ class Settings(BaseSettings):
         "", description="Base URL the platform driver POSTs start/stop to; empty means record the desired state only"
     )
 
+    smtp_host: str = Field("", description="SMTP server that sends budget alerts by email; empty: email is off")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server")
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (port 587), ssl (port 465) or none (a relay on this machine)"
+    )
+    smtp_user: str = Field("", description="Login on the SMTP server; empty: no login")
+    smtp_password: str = Field("", description="Password of the SMTP login")
+    smtp_sender: str = Field("finops@localhost", description="From address of alert emails")
+    channels: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description='Named alert channels, a JSON object: {"ops-slack": "https://hooks.slack.com/services/...", '
+        '"finance": "mailto:fin@example.com,cfo@example.com"}. Webhooks get a Slack-compatible JSON body. '
+        "Budgets name them beside inbox and email:ADDRESS",
+    )
+    budget_eval_minutes: int = Field(
+        60, ge=1, le=60, description="Budgets are evaluated after every new data version and at least this often"
+    )
+    notify_poll_seconds: int = Field(
+        15, ge=1, le=3600, description="How often the sidecar sends waiting alerts and carries out budget actions"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -186,6 +210,29 @@ class Settings(BaseSettings):
             raise ValueError("must be empty or an http(s):// URL such as http://platform.internal:8080/api")
         return value
 
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels(cls, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError('must be a JSON object such as {"ops": "https://hooks.example/T1"}') from None
+        if not isinstance(value, dict):
+            raise ValueError('must be a JSON object of name: URL, such as {"ops": "https://hooks.example/T1"}')
+        for name, target in value.items():
+            if not isinstance(name, str) or not CHANNEL_NAME.match(name) or name.lower() == "inbox":
+                raise ValueError(f"channel name {name!r}: 1-64 letters, digits, '.', '_' or '-' (and not inbox)")
+            check_channel_target(name, target)
+        return value
+
+    @field_validator("smtp_sender")
+    @classmethod
+    def _smtp_sender(cls, value: str) -> str:
+        if not EMAIL.match(value.strip()) and not re.match(r"^[^@\s]+@[A-Za-z0-9.-]+$", value.strip()):
+            raise ValueError("must be an email address such as finops@example.com")
+        return value.strip()
+
     @property
     def store_url(self) -> str:
         """The database URL in use (the explicit one, else the SQLite file under data_dir)."""
@@ -199,6 +246,26 @@ class Settings(BaseSettings):
         if not path.exists():
             create_private_file(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+def check_channel_target(name: str, target) -> str:
+    """A channel's target: an http(s) webhook URL, or mailto: with one or more comma-separated addresses."""
+    if not isinstance(target, str):
+        raise ValueError(
+            f"channel {name!r}: must be an https:// webhook URL or mailto:ADDRESS, not {type(target).__name__}"
+        )
+    target = target.strip()
+    if target.lower().startswith("mailto:"):
+        addresses = [a.strip() for a in target[len("mailto:") :].split(",") if a.strip()]
+        bad = [a for a in addresses if not EMAIL.match(a)]
+        if not addresses or bad:
+            raise ValueError(f"channel {name!r}: {bad[0] if bad else 'mailto:'!r} is not an email address")
+        return target
+    if not WEBHOOK.match(target):
+        raise ValueError(
+            f"channel {name!r}: a webhook URL must be http:// or https:// (got a {target.split(':')[0]!r} URL)"
+        )
+    return target
 
 
 def create_private_file(path: Path, text: str) -> None:

@@ -7,7 +7,7 @@ invalid FINOPS_* setting (one line naming it).
 
 One module per command group, each holding its parser (`register`) beside its handlers: `store` (init,
 bootstrap, demo, ui), `costs`, `refresh`, `inventory` (resources), `insights` (forecast, anomalies), `people`
-(users), `planner` (schedules). What they share is in `common`.
+(users), `planner` (schedules), `budgeting` (budgets, alerts). What they share is in `common`.
 """
 
 import argparse
@@ -16,13 +16,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from finops.cli import costs, insights, inventory, people, planner, refresh, store
+from finops.cli import budgeting, costs, insights, inventory, people, planner, refresh, store
 from finops.cli.common import PROG, CommandError, Parser, first_line, store_label
 from finops.data import resources, users
 from finops.data.db import StoreUnavailable
 from finops.settings import InvalidSettings, get_settings
 
-GROUPS = (store, refresh, costs, inventory, insights, planner, people)
+GROUPS = (store, refresh, costs, inventory, insights, planner, budgeting, people)
 REFUSALS = (CommandError, StoreUnavailable, users.UserError, resources.ResourceError)
 
 

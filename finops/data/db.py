@@ -127,3 +127,13 @@ def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current, set(_code_heads())
+
+
+def insert_new(session: Session, model, values: dict, unique: list[str]) -> int | None:
+    """Insert one row unless a row with the same `unique` columns exists (the database decides, so two writers
+    racing insert it once); the new row's id, or None when it existed. Part of the session's transaction."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(model.id)
+    return session.execute(stmt).scalar()

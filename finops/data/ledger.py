@@ -52,6 +52,27 @@ def record(
         )
 
 
+def record_staged(conn, stage: str, at) -> None:
+    """`record` for every resource of a staging table (resource_type, resource_id, state, hourly_cost: a CSV
+    import), in two statements. `at` is the driver-ready timestamp."""
+    mapped = "CASE WHEN s.state IN ('running', 'pending') THEN 'running' " \
+             "WHEN s.state IN ('stopped', 'stopping') THEN 'stopped' ELSE '' END"  # fmt: skip
+    mark = "%s" if conn.dialect.name != "sqlite" else "?"
+    conn.exec_driver_sql(
+        f"UPDATE resource_interval SET ended_at = {mark} WHERE ended_at IS NULL AND EXISTS (SELECT 1 FROM {stage} s "
+        f"WHERE s.resource_type = resource_interval.resource_type AND s.resource_id = resource_interval.resource_id "
+        f"AND s.state <> '' AND {mapped} <> resource_interval.state)",
+        (at,),
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO resource_interval (resource_type, resource_id, state, started_at, ended_at, hourly_cost, cause) "
+        f"SELECT s.resource_type, s.resource_id, {mapped}, {mark}, NULL, COALESCE(s.hourly_cost, 0), 'import' "
+        f"FROM {stage} s WHERE {mapped} <> '' AND NOT EXISTS (SELECT 1 FROM resource_interval i "
+        f"WHERE i.resource_type = s.resource_type AND i.resource_id = s.resource_id AND i.ended_at IS NULL)",
+        (at,),
+    )
+
+
 def intervals(
     *, session: Session, start: datetime, end: datetime, cause_prefix: str = "", state: str | None = None
 ) -> pd.DataFrame:

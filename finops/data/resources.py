@@ -41,6 +41,10 @@ def _upsert(session: Session, fields: dict, source: str) -> Resource:
     row = session.execute(stmt).scalars().first() or Resource(
         resource_type=fields["resource_type"], resource_id=fields["resource_id"], name=fields["name"]
     )
+    state = fields.get("state", row.state)
+    if state and (row.id is None or state != row.state):  # the ledger is what user and group budgets count
+        ledger.record(session, resource_type=row.resource_type, resource_id=row.resource_id, state=state, at=utcnow(),
+                      hourly_cost=float(fields.get("hourly_cost", row.hourly_cost) or 0.0), cause=source)  # fmt: skip
     for key, value in fields.items():
         setattr(row, key, json.loads(value) if key == "tags" else value)  # _clean gives canonical JSON text
     row.source, row.updated_at = source, utcnow()
@@ -133,6 +137,8 @@ def _merge(session: Session, rows: list[dict], header: list[str]) -> None:
         f"SELECT {', '.join(cols)}, '', true, false FROM {stage} WHERE true "  # new rows: no discovery yet
         f"ON CONFLICT (resource_type, resource_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in changed)
     )
+    if "state" in header:
+        ledger.record_staged(conn, stage, stamp_value)
     conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 

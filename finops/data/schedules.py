@@ -304,6 +304,36 @@ def cancel_override(*, session: Session, actor: Actor, override_id: int) -> None
         session.commit()
 
 
+def attach(*, session: Session, actor: Actor, schedule_id: int, targets: list[TargetSpec], why: str) -> list[int]:
+    """Add targets to a schedule for someone entitled to it (a budget's action); the ids of the targets added
+    (those already there are left out, so `detach` removes only what this added). Audited; the caller commits."""
+    row = load(session, actor, schedule_id)
+    assert row.id is not None
+    have = {(t.group_id, t.resource_type, t.resource_id) for t in targets_of(session, row.id)}
+    added = []
+    for i, spec in enumerate(targets):
+        target = _resolve_target(session, actor, spec, f"targets[{i}]")
+        if (target.group_id, target.resource_type, target.resource_id) not in have:
+            target.schedule_id = row.id
+            session.add(target)
+            session.flush()
+            assert target.id is not None
+            added.append(target.id)
+    audit.record(session, actor.username, "attach", OBJECT_TYPE, row.id, {"targets": added, "why": why})
+    return added
+
+
+def detach(*, session: Session, actor: str, schedule_id: int, target_ids: list[int], why: str) -> int:
+    """Remove targets `attach` added (a budget's undo); how many were still there. Audited; the caller commits."""
+    if not target_ids:
+        return 0
+    mine = (col(ScheduleTarget.id).in_(target_ids), col(ScheduleTarget.schedule_id) == schedule_id)
+    there = len(session.execute(select(col(ScheduleTarget.id)).where(*mine)).all())
+    session.execute(delete(ScheduleTarget).where(*mine))
+    audit.record(session, actor, "detach", OBJECT_TYPE, schedule_id, {"targets": target_ids, "why": why})
+    return there
+
+
 @lru_cache(maxsize=256)
 def _ics(text: str):
     return calendars.ics_days(text)

@@ -573,3 +573,158 @@ class ResourceInterval(SQLModel, table=True):
     ended_at: datetime | None = None
     hourly_cost: float = 0.0
     cause: str = Field(default="", max_length=64)
+
+
+class Budget(SQLModel, table=True):
+    """A spending limit on a scope (the platform, narrowed to accounts and services; a user's resources; a
+    group's) per calendar period, owned by a user; the amount is fixed or set at each period's start."""
+
+    __tablename__ = "budget"
+    __table_args__ = (UniqueConstraint("owner", "name"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, max_length=32, unique=True)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+    owner: str = Field(max_length=64, index=True)  # username
+    scope: str = Field(max_length=16)  # platform | user | group
+    scope_user: str = Field(default="", max_length=64)  # the person of a user budget
+    group_id: int = 0  # the group of a group budget (with its uid: a group made again is another group)
+    group_uid: str = Field(default="", max_length=32)
+    accounts: list = Field(default_factory=list, sa_column=json_column())  # platform: [] = every account
+    services: list = Field(default_factory=list, sa_column=json_column())  # platform: [] = every service
+    period: str = Field(default="monthly", max_length=16)  # monthly | quarterly | annual
+    amount_micros: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # None: automatic
+    auto_basis: str = Field(default="", max_length=16)  # average | forecast (when automatic)
+    auto_periods: int = 3
+    metric: str = Field(default="unblended", max_length=16)  # unblended | amortized
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetThreshold(SQLModel, table=True):
+    """One of a budget's (up to 10) thresholds: a % of the amount or an absolute figure, on actual or forecast
+    spend, the channels it alerts and the action it proposes."""
+
+    __tablename__ = "budget_threshold"
+    __table_args__ = (NEVER_REUSED,)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(foreign_key="budget.id", ondelete="CASCADE", index=True)
+    position: int = 0
+    at: float
+    kind: str = Field(default="percent", max_length=16)  # percent | absolute
+    on: str = Field(default="actual", max_length=16)  # actual | forecast
+    channels: list = Field(default_factory=list, sa_column=json_column())  # names; the inbox always gets it
+    action: str = Field(default="notify", max_length=16)  # notify | schedule | stop
+    approval: str = Field(default="manual", max_length=16)  # manual | automatic
+    schedule_name: str = Field(default="", max_length=100)  # what a schedule action attaches
+
+
+class BudgetPeriod(SQLModel, table=True):
+    """A budget's figures in one period as the last evaluation found them (the amount it fixed at the period's
+    first evaluation, actual and forecast spend, status)."""
+
+    __tablename__ = "budget_period"
+    __table_args__ = (UniqueConstraint("budget_id", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(foreign_key="budget.id", ondelete="CASCADE", index=True)
+    period_start: date
+    period_end: date
+    amount_micros: int = Field(sa_column=money())
+    amount_set_at: datetime = Field(default_factory=utcnow)
+    amount_basis: str = Field(default="fixed", max_length=200)  # fixed, or how an automatic amount was set
+    actual_micros: int = Field(sa_column=money())
+    forecast_micros: int = Field(sa_column=money())
+    basis: str = Field(default="billed", max_length=16)  # billed | estimated
+    forecast_basis: str = Field(default="", max_length=200)
+    status: str = Field(default="ok", max_length=16)
+    as_of: datetime = Field(default_factory=utcnow)
+    evaluated_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetAlert(SQLModel, table=True):
+    """A threshold crossed in a period: at most one per threshold and period, whoever evaluates and however often
+    (the unique constraint, not memory). Kept when its budget is deleted: the history names it."""
+
+    __tablename__ = "budget_alert"
+    __table_args__ = (UniqueConstraint("budget_id", "threshold_id", "period_start"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(index=True)
+    threshold_id: int
+    period_start: date
+    period_end: date
+    budget_name: str = Field(max_length=100)
+    owner: str = Field(max_length=64, index=True)  # the budget's owner then (who sees it besides admins)
+    threshold: str = Field(max_length=200)  # its label then, e.g. "80 % of actual"
+    on: str = Field(max_length=16)
+    value_micros: int = Field(sa_column=money())  # the actual or forecast spend that crossed it
+    limit_micros: int = Field(sa_column=money())
+    amount_micros: int = Field(sa_column=money())
+    basis: str = Field(default="billed", max_length=16)
+    message: str = Field(default="")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Notification(SQLModel, table=True):
+    """An alert on its way to an email or webhook channel: the outbox, retried with backoff, sent at most once."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("alert_id", "channel"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(index=True)
+    channel: str = Field(max_length=320)  # a settings channel's name, or email:ADDRESS
+    kind: str = Field(max_length=16)  # email | webhook
+    subject: str = Field(max_length=300)
+    body: str = Field(default="")
+    status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|delivered|failed|unknown
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class InboxSeen(SQLModel, table=True):
+    """How far a user has read the in-app inbox (alert ids only grow, so one number per user is enough)."""
+
+    __tablename__ = "inbox_seen"
+
+    username: str = Field(primary_key=True, max_length=64)
+    last_alert_id: int = 0
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetAction(SQLModel, table=True):
+    """What a crossed threshold proposes beyond an alert (stop the scope's resources, or attach a schedule to them
+    for the rest of the period): its preview, approval, what the sidecar did, and its undo at the next period."""
+
+    __tablename__ = "budget_action"
+    __table_args__ = (UniqueConstraint("alert_id"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(index=True)
+    budget_name: str = Field(max_length=100)
+    owner: str = Field(max_length=64)  # the budget's owner then
+    alert_id: int
+    threshold: str = Field(max_length=200)
+    action: str = Field(max_length=16)  # stop | schedule
+    schedule_id: int = 0  # what a schedule action attaches
+    schedule_name: str = Field(default="", max_length=100)
+    period_start: date
+    period_end: date
+    # awaiting_approval | approved | running | done | failed | rejected | expired | undone
+    status: str = Field(max_length=24, index=True)
+    preview: dict = Field(default_factory=dict, sa_column=json_column())  # resources, changes, saved_per_day
+    approved_by: str = Field(default="", max_length=64)
+    approved_at: datetime | None = None
+    done_at: datetime | None = None
+    result: dict = Field(default_factory=dict, sa_column=json_column())  # per resource: before, after, outcome
+    undone_at: datetime | None = None
+    undo_result: dict = Field(default_factory=dict, sa_column=json_column())
+    message: str = Field(default="")
+    created_at: datetime = Field(default_factory=utcnow)

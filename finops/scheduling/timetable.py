@@ -227,3 +227,24 @@ def running_hours(timetable: Timetable, start: datetime, end: datetime) -> float
         if hi > lo and desired_state(timetable, lo).state != STOPPED:
             total += hi - lo
     return total.total_seconds() / 3600
+
+
+def union_running_hours(timetables: Iterable[Timetable], start: datetime, end: datetime, running_now: bool) -> float:
+    """Hours in [start, end) a resource under all of `timetables` runs, by the reconciler's union rule: running
+    if any says running, else stopped if any says stopped; where all say `any` it keeps its state, which is
+    `running_now` at `start`, then whatever the last decision left."""
+    tables = list(timetables)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return 0.0
+    if not tables:
+        return (end - start).total_seconds() / 3600 if running_now else 0.0
+    cuts = {t for table in tables for t in _boundaries(table, start, end - timedelta(microseconds=1))}
+    points = [start, *sorted(cuts), end]
+    total, running = timedelta(), running_now
+    for lo, hi in zip(points, points[1:], strict=False):
+        states = {desired_state(table, lo).state for table in tables}
+        running = True if RUNNING in states else False if STOPPED in states else running
+        if running and hi > lo:
+            total += hi - lo
+    return total.total_seconds() / 3600
