@@ -188,7 +188,7 @@ def _changed_days(session: Session, ce, start: date, end: date) -> tuple[date, d
     differ from Cost Explorer's own total by up to a micro-unit per row without having changed; anything
     beyond that plus a cent counts as a change.
     """
-    served = aws_ce.fetch_daily_totals(ce, start, end)
+    served = {day: v for day, v in aws_ce.fetch_daily_totals(ce, start, end).items() if start <= day < end}
     stored = _stored_daily_totals(session, start, end)
     changed = []
     for day in sorted(set(served) | set(stored)):
