@@ -30,6 +30,7 @@ class Status:
     requested_at: object | None = None
     sidecar_beat_at: object | None = None
     forecast_run: int = 0  # the newest successful forecast run (0: none yet), a cache key for forecast views
+    history_error: str | None = None  # the latest run loaded the current data, but a history month failed
 
     @property
     def empty(self) -> bool:
@@ -45,6 +46,7 @@ def status(*, session: Session) -> Status:
     first_day, last_day = queries.coverage(session=session)
     request = refresh_requests.open_request(session=session)
     beat = queries.heartbeat(session=session)
+    failed = queries.failed_parts(session=session, run_id=last.id) if last is not None and last.id else []
     return Status(
         version=queries.data_version(session=session),
         sources=queries.loaded_sources(session=session),
@@ -58,6 +60,7 @@ def status(*, session: Session) -> Status:
         requested_at=request.requested_at if request else None,
         sidecar_beat_at=beat.beat_at if beat else None,
         forecast_run=queries.forecast_run_id(session=session),
+        history_error="; ".join(f"{p.window_start:%Y-%m}: {p.error}" for p in failed) or None,
     )
 
 

@@ -58,6 +58,11 @@ def freshness_badge(status: Status) -> None:
             f"The latest refresh failed {_ago(status.last_run_finished)}: {plain(status.last_run_error)}. "
             f"Showing the last good data ({last_good})."
         )
+    elif status.history_error:  # the current data loaded; an older month did not (the next refresh retries it)
+        st.info(
+            f"The latest refresh loaded the current data, but some history could not be loaded "
+            f"({plain(status.history_error)}); the next refresh tries again."
+        )
     _request_note(status)
 
 
