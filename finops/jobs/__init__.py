@@ -54,6 +54,8 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
          {"minutes": settings.discovery_minutes}),
         (tasks.update_models, "update_models", "forecasts and anomalies after new data",
          {"seconds": settings.models_poll_seconds}),
+        # prices older than a week are re-fetched: a daily look keeps that true across sidecar restarts
+        (tasks.refresh_prices, "refresh_prices", "AWS prices older than a week", {"days": 1}),
     ]  # fmt: skip
     for func, job_id, name, interval in polls:
         scheduler.add_job(

@@ -36,7 +36,10 @@ def test_build_scheduler_has_the_heartbeat_refresh_and_request_jobs():
         "power_actions",
         "discover_resources",
         "update_models",
+        "refresh_prices",
     }
+    assert jobs["refresh_prices"].func is tasks.refresh_prices
+    assert jobs["refresh_prices"].trigger.interval == timedelta(days=1)  # re-fetches prices older than a week
     assert jobs["update_models"].func is tasks.update_models
     assert jobs["power_actions"].func is tasks.take_power_actions
     assert jobs["power_actions"].trigger.interval == timedelta(seconds=4)

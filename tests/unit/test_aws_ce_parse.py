@@ -157,10 +157,14 @@ def test_refresh_window_pulls_a_gap_since_the_last_load():
 STEADY = {  # a steady refresh (something loaded) leaves out the newest `aws_partial_days` days
     "mid-month": (date(2026, 11, 27), S, (date(2026, 11, 1), date(2026, 11, 26))),
     "on the 1st, grace: the whole previous month but its last day": (
-        date(2026, 11, 1), S, (date(2026, 10, 1), date(2026, 10, 31))
+        date(2026, 11, 1),
+        S,
+        (date(2026, 10, 1), date(2026, 10, 31)),
     ),
     "on the 2nd, no grace: closes the previous month": (
-        date(2026, 3, 2), Settings(aws_grace_days=0), (date(2026, 2, 1), date(2026, 3, 1))
+        date(2026, 3, 2),
+        Settings(aws_grace_days=0),
+        (date(2026, 2, 1), date(2026, 3, 1)),
     ),
     "two partial days": (date(2026, 11, 27), Settings(aws_partial_days=2), (date(2026, 11, 1), date(2026, 11, 25))),
     "none left out": (date(2026, 11, 27), Settings(aws_partial_days=0), (date(2026, 11, 1), date(2026, 11, 27))),
