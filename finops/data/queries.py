@@ -22,6 +22,7 @@ from finops.data.tables import (
     Recommendation,
     RefreshRequest,
     RefreshRun,
+    Resource,
 )
 from finops.money import micros_to_amount
 
@@ -299,3 +300,11 @@ def refresh_requests(*, session: Session, limit: int = 20) -> pd.DataFrame:
     stmt = select(c.id, c.requested_at, c.requested_by, c.backfill, c.status, c.run_id, c.error)
     cols = ["id", "requested_at", "requested_by", "backfill", "status", "run_id", "error"]
     return _frame(session, stmt.order_by(c.id.desc()).limit(limit), cols)
+
+
+def price_sources(*, session: Session) -> pd.DataFrame:
+    """AWS resources of the inventory by where their price came from: source (price_list_api, bundled or
+    unknown), resources."""
+    source = case((col(Resource.price_known), col(Resource.price_source)), else_="unknown")
+    stmt = select(source, func.count()).where(col(Resource.source) == "aws").group_by(source).order_by(source)
+    return _frame(session, stmt, ["source", "resources"])
