@@ -30,6 +30,7 @@ class Status:
     requested_at: object | None = None
     sidecar_beat_at: object | None = None
     forecast_run: int = 0  # the newest successful forecast run (0: none yet), a cache key for forecast views
+    history_error: str | None = None  # the latest run loaded the current data, but a history month failed
 
     @property
     def empty(self) -> bool:
@@ -45,6 +46,7 @@ def status(*, session: Session) -> Status:
     first_day, last_day = queries.coverage(session=session)
     request = refresh_requests.open_request(session=session)
     beat = queries.heartbeat(session=session)
+    failed = queries.failed_parts(session=session, run_id=last.id) if last is not None and last.id else []
     return Status(
         version=queries.data_version(session=session),
         sources=queries.loaded_sources(session=session),
@@ -58,7 +60,14 @@ def status(*, session: Session) -> Status:
         requested_at=request.requested_at if request else None,
         sidecar_beat_at=beat.beat_at if beat else None,
         forecast_run=queries.forecast_run_id(session=session),
+        history_error=_history_error(failed),
     )
+
+
+def _history_error(failed: list) -> str | None:
+    """ "2025-10: <why>" for each failed history month of the latest run; None when none failed."""
+    notes = [f"{p.window_start:%Y-%m}: {p.error}" if p.window_start else str(p.error) for p in failed]
+    return "; ".join(notes) or None
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,7 @@ def overview(
         by_service = costs.monthly_by_service(monthly, metric, top_n)
     daily_totals = costs.daily_totals(daily, metric) if len(daily) else pd.DataFrame(columns=["day", metric])
     daily = costs.top_n_with_other(daily, "service", metric, top_n) if len(daily) else daily
-    daily = daily.groupby(["day", "service"], as_index=False)[metric].sum() if len(daily) else daily
+    daily = costs.sum_by(daily, ["day", "service"], [metric]) if len(daily) else daily
     return Overview(monthly_totals, by_service, daily, daily_totals)
 
 
@@ -173,6 +182,9 @@ class DataSources:
     month_requests: int
     month_usd: float
     today_requests: int
+    price_sources: pd.DataFrame  # AWS resources by where their price came from: source, resources
+    prices_stored: int  # prices from the AWS Price List API in the store
+    prices_fetched_at: datetime | None  # when the newest of them was fetched
 
 
 def data_sources(*, session: Session, now: datetime) -> DataSources:
@@ -181,6 +193,9 @@ def data_sources(*, session: Session, now: datetime) -> DataSources:
     today_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     month_requests, month_usd = queries.api_spend(session=session, since=month_start)
     today_requests, _ = queries.api_spend(session=session, since=today_start)
+    from finops.data import aws_prices
+
+    stored, fetched_at = aws_prices.summary(session=session)
     return DataSources(
         runs=queries.recent_runs(session=session),
         requests=queries.refresh_requests(session=session),
@@ -188,6 +203,9 @@ def data_sources(*, session: Session, now: datetime) -> DataSources:
         month_requests=month_requests,
         month_usd=month_usd,
         today_requests=today_requests,
+        price_sources=queries.price_sources(session=session),
+        prices_stored=stored,
+        prices_fetched_at=fetched_at,
     )
 
 
@@ -210,8 +228,10 @@ def cost_report(
             rows["month"] = [costs.month_start(day) for day in rows["day"]]
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    aggregations = {metric: "sum"} | {label: "max" for label in labels}
-    out = rows.groupby(keys + ["currency"], as_index=False, sort=False).agg(aggregations)
+    out = costs.sum_by(rows, keys + ["currency"], [metric], sort=False)
+    if labels:  # an account's name, the greatest if it changed (as the rollups keep it)
+        names = rows.groupby(keys + ["currency"], as_index=False, sort=False)[labels].max()
+        out = out.merge(names, on=keys + ["currency"], how="left")
     order = [grain, metric] + keys[1:] + ["currency"]
     return out.sort_values(order, ascending=[True, False] + [True] * (len(order) - 2), ignore_index=True)[columns]
 

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
         description="Before a steady refresh, ask Cost Explorer for daily totals (one request) and re-pull only "
         "the days that changed",
     )
+    aws_partial_days: int = Field(
+        1,
+        ge=0,
+        le=3,
+        description="Newest days (before today, UTC) that steady refreshes leave out while Cost Explorer is still "
+        "filling them in; they are pulled once settled. The first refresh of an empty store includes them",
+    )
+    aws_price_list: bool = Field(
+        True,
+        description="Price discovered AWS resources from the AWS Price List API (pricing:GetProducts, free); "
+        "false: the bundled price table only (offline)",
+    )
     aws_retry_mode: Literal["standard", "adaptive"] = Field("standard", description="botocore retry mode")
     aws_max_attempts: int = Field(
         5, ge=1, le=20, description="botocore's total attempts per AWS call (first one included)"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from finops.data import db, load, resources, users
+from finops.data import db, groups, load, resources, users
 from finops.data.sources import demo
 from finops.settings import get_settings
 
@@ -43,7 +43,8 @@ def store(tmp_path, monkeypatch):
 
 
 def seed(engine, seed_value: int = 42) -> None:
-    """Load the demo organisation and an admin and a member into the store behind `engine`."""
+    """Load the demo organisation (costs, resources, resource groups) and an admin and a member into the store
+    behind `engine`."""
     from sqlmodel import Session
 
     rows = demo.generate(seed=seed_value)
@@ -52,6 +53,7 @@ def seed(engine, seed_value: int = 42) -> None:
         users.add_user(session=s, username=ADMIN[0], role="admin", password=ADMIN[1], name="Ada Admin")
         users.add_user(session=s, username=MEMBER[0], role="member", password=MEMBER[1], name="Max Member")
         resources.add_missing(session=s, items=demo.resources(seed_value))
+        groups.add_missing(session=s, items=demo.groups(seed_value))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from finops.cli.common import PROG, open_store, store_label
-from finops.data import db, load, queries, resources, users
+from finops.data import db, groups, load, queries, resources, users
 from finops.data.sources import demo, resolve_source
 from finops.settings import get_settings
 
@@ -80,6 +80,8 @@ def load_demo(seed: int) -> None:
         print(f"loaded {run.rows:,} demo rows (seed {seed}) for [{start}, {end}) as run {run.id}")
         added = resources.add_missing(session=s, items=demo.resources(seed))
         print(f"added {added} demo platform resources to the inventory")
+        made = groups.add_missing(session=s, items=demo.groups(seed))
+        print(f"added {made} demo resource groups (by team and environment)")
 
 
 def run_init(_args) -> int:

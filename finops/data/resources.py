@@ -133,8 +133,8 @@ def _merge(session: Session, rows: list[dict], header: list[str]) -> None:
         cursor.executemany(insert_stage, batch)
     changed = ["name", *[c for c in COLUMNS[3:] if c in header], "source", "updated_at"]
     conn.exec_driver_sql(
-        f"INSERT INTO resource ({', '.join(cols)}, size, price_known, idle) "
-        f"SELECT {', '.join(cols)}, '', true, false FROM {stage} WHERE true "  # new rows: no discovery yet
+        f"INSERT INTO resource ({', '.join(cols)}, size, price_known, price_source, idle) "
+        f"SELECT {', '.join(cols)}, '', true, '', false FROM {stage} WHERE true "  # new rows: no discovery yet
         f"ON CONFLICT (resource_type, resource_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in changed)
     )
     if "state" in header:
@@ -217,8 +217,9 @@ def store_discovered(*, session: Session, found: list[dict], listed: set[tuple[s
     `owner`); returns counts {"found", "new", "missing"}.
 
     An AWS resource of a (region, type) in `listed` (listed without error) that was not found becomes
-    `missing`; the others keep what the store knew. Name, state, hourly cost, tags, account, region, size and
-    owner follow AWS; the CPU check's findings stay. An unknown price is stored as 0 with `price_known` False.
+    `missing`; the others keep what the store knew. Name, state, hourly cost (with where its price came from and
+    its date), tags, account, region, size and owner follow AWS; the CPU check's findings stay. An unknown price
+    is stored as 0 with `price_known` False.
     """
     now = utcnow()
     existing = {
@@ -241,6 +242,8 @@ def store_discovered(*, session: Session, found: list[dict], listed: set[tuple[s
         row.state = item["state"]
         row.hourly_cost = float(item.get("hourly_cost") or 0.0)
         row.price_known = item.get("hourly_cost") is not None
+        row.price_source = str(item.get("price_source") or "")[:32] if row.price_known else ""
+        row.price_as_of = item.get("price_as_of") if row.price_known else None
         row.size = str(item.get("size") or "")[:64]
         row.tags = dict(item.get("tags") or {})
         row.account_id, row.region = item.get("account_id", "") or "", item.get("region", "") or ""

@@ -139,6 +139,8 @@ class RefreshRun(SQLModel, table=True):
     window_end: date | None = None
     rows: int = 0
     error: str | None = None
+    # a part of the refresh run with this id (a history month loaded by the same refresh); None: a run itself
+    part_of: int | None = Field(default=None, foreign_key="refresh_run.id", index=True)
 
 
 class User(SQLModel, table=True):
@@ -352,7 +354,9 @@ class Resource(SQLModel, table=True):
     saved_state: dict = Field(default_factory=dict, sa_column=json_column())
     seen_at: datetime | None = None  # when discovery last found it (AWS resources)
     size: str = Field(default="", max_length=64)  # instance type, DB class or Fargate "cpu/memory" (discovery)
-    price_known: bool = True  # False: the price table lacks this size, and hourly_cost is 0, not a guess
+    price_known: bool = True  # False: no price is known for this size, and hourly_cost is 0, not a guess
+    price_source: str = Field(default="", max_length=32)  # price_list_api | bundled | "" (typed in, or unknown)
+    price_as_of: date | None = None  # the day the price was fetched (API) or recorded (bundled table)
     cpu_checked_on: date | None = None  # the UTC day CloudWatch's CPU was last read (at most once a day)
     cpu_peak: float | None = None  # the highest daily peak CPU (%) over that check's window
     idle: bool = False  # the peak stayed under the idle threshold every day of the window
@@ -728,3 +732,25 @@ class BudgetAction(SQLModel, table=True):
     undo_result: dict = Field(default_factory=dict, sa_column=json_column())
     message: str = Field(default="")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AwsPrice(SQLModel, table=True):
+    """An on-demand hourly price from the AWS Price List API, per family, size, region and engine, with its date
+    (or the record that the API had none for it then, so it is asked again only after a week).
+
+        family: ec2 (size = instance type), rds (size = DB instance class, engine = mysql | postgres | mariadb,
+        Single-AZ) or fargate (size = vcpu or gb: per vCPU-hour or per GB-hour, Linux/x86).
+    """
+
+    __tablename__ = "aws_price"
+    __table_args__ = (UniqueConstraint("family", "size", "region", "engine"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    family: str = Field(max_length=16)
+    size: str = Field(max_length=64)
+    region: str = Field(max_length=32)
+    engine: str = Field(default="", max_length=32)
+    usd_per_hour: float | None = None  # None: the API was asked (at fetched_at) and gave no single price
+    effective_date: date | None = None  # the price list's effectiveDate of the on-demand term
+    fetched_at: datetime = Field(default_factory=utcnow)
+    sku: str = Field(default="", max_length=64)

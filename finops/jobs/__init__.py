@@ -61,6 +61,8 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
          {"seconds": BUDGET_POLL_SECONDS}),
         (tasks.budget_outbox, "budget_outbox", "budget actions, their undo, alert delivery",
          {"seconds": settings.notify_poll_seconds}),
+        # prices older than a week are re-fetched: a daily look keeps that true across sidecar restarts
+        (tasks.refresh_prices, "refresh_prices", "AWS prices older than a week", {"days": 1}),
     ]  # fmt: skip
     for func, job_id, name, interval in polls:
         scheduler.add_job(

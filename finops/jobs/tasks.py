@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from finops.data import (
     anomalies,
+    aws_prices,
     budget_actions,
     budget_runs,
     db,
@@ -27,7 +28,7 @@ from finops.data import (
 )
 from finops.data.drivers import aws_discovery, aws_utilization
 from finops.data.refresh import RefreshError, run_refresh
-from finops.data.sources import resolve_source
+from finops.data.sources import aws_pricing, resolve_source
 from finops.data.store_lock import StoreLock
 from finops.data.tables import Budget, Heartbeat, RefreshRun
 from finops.settings import get_settings
@@ -208,6 +209,23 @@ def reconcile_schedules() -> None:
     if counts["acted"] or counts["failed"] or counts["refused"]:
         log.info("schedules: %(resources)s resources, %(acted)s acted on, %(failed)s failed, %(refused)s refused",
                  counts)  # fmt: skip
+
+
+def refresh_prices() -> None:
+    """Re-fetch AWS prices older than a week from the Price List API (AWS source, price list on); the next
+    discovery prices the inventory with them. Failures are logged; the stored prices stay."""
+    settings = get_settings()
+    if resolve_source(settings) != "aws" or not settings.aws_price_list:
+        return
+    with db.session() as s:
+        try:
+            counts = aws_prices.refresh_stale(session=s, client=aws_pricing.make_client(settings))
+        except Exception:
+            log.exception("refreshing AWS prices failed")
+            return
+    log.info("AWS prices: %(asked)s asked, %(stored)s stored", counts)
+    for error in counts["errors"]:
+        log.warning("AWS prices: %s", error)
 
 
 def update_models() -> None:

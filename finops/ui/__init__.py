@@ -1,5 +1,6 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
+from finops.columns import source_name
 from finops.ui.format import money, pct, plain, ratio_pct
 from finops.ui.loaders import (
     account_names,
@@ -13,8 +14,8 @@ from finops.ui.loaders import (
     service_names,
     store_status,
 )
+from finops.ui.tables import csv_download, table
 from finops.ui.widgets import (
-    csv_download,
     date_range_picker,
     freshness_badge,
     metric_picker,
@@ -45,6 +46,8 @@ __all__ = [
     "service_breakdown",
     "service_names",
     "sidecar_alive",
+    "source_name",
     "store_status",
+    "table",
     "today",
 ]

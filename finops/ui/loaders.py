@@ -25,6 +25,14 @@ def account_names(version: int) -> dict[str, str]:  # noqa: ARG001
 
 
 @st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def account_labels(version: int) -> dict[str, str]:  # noqa: ARG001
+    """account_id -> account name (Organizations' name, as the store keeps it) for tables."""
+    with db.session() as s:
+        frame = queries.accounts(session=s)
+    return {r.account_id: r.account_name for r in frame.itertuples() if r.account_name != r.account_id}
+
+
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
 def service_names(version: int) -> list[str]:  # noqa: ARG001
     with db.session() as s:
         return queries.services(session=s)

@@ -280,3 +280,28 @@ def resources(seed: int = 42) -> list[dict]:
             }
         )
     return out
+
+
+# (name, owner, what it collects): the demo organisation's resource groups, by team and by environment, over
+# the resources each owner owns (a member may group only their own resources)
+_GROUPS = [
+    ("Product team", "member", "team", "product"),
+    ("ML team", "member", "team", "ml"),
+    ("Development", "member", "env", "dev"),
+    ("Production", "admin", "env", "prod"),
+    ("Staging", "admin", "env", "staging"),
+]
+
+
+def groups(seed: int = 42) -> list[dict]:
+    """The demo organisation's resource groups: name, owner, description and the (type, id) of their resources,
+    chosen by tag from `resources(seed)` among those the owner owns."""
+    items = resources(seed)
+    out = []
+    for name, owner, tag, value in _GROUPS:
+        chosen = [
+            (r["resource_type"], r["resource_id"]) for r in items if r["owner"] == owner and r["tags"][tag] == value
+        ]
+        out.append({"name": name, "owner": owner, "description": f"{owner}'s resources tagged {tag}={value}",
+                    "resources": chosen})  # fmt: skip
+    return out
