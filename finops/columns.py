@@ -127,6 +127,7 @@ COLUMNS: dict[str, Column] = {
     "limit": Column("Threshold at", "estimate"),
     "deliveries": Column("Sent to"),
     "saved_per_day": Column("Saves a day", "estimate"),
+    "spend": Column("Spend", "estimate"),
     "approved_by": Column("Approved by"),
     "done_at": Column("Done", "datetime"),
     "undone_at": Column("Undone", "datetime"),

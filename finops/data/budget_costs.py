@@ -67,6 +67,8 @@ class _Platform:
     last_day: date | None  # the newest day with cost data, up to the evaluation's day
     forecast: pd.DataFrame  # series, ds, yhat of the newest forecast run, after last_day
     month_start: date
+    pairs: pd.MultiIndex  # every (account_id, service) with cost data in the frames: what windows align to
+    series: set[str]  # the forecast's series
 
 
 class Costs:
@@ -81,6 +83,9 @@ class Costs:
         self.lookback = lookback or {}  # budget id -> first day an automatic amount reads history from
         platform = [b for b in budgets if b.scope == "platform"]
         people = [b for b in budgets if b.scope != "platform"]
+        self._windows: dict[tuple[date, date], dict[str, np.ndarray]] = {}
+        self._masks: dict[tuple, np.ndarray] = {}
+        self._forecast_sums: dict[tuple[date, date], tuple[dict, dict]] = {}
         self._platform = self._load_platform(platform) if platform else None
         self._load_resources(people)
 
@@ -108,7 +113,10 @@ class Costs:
             .group_by(*day_keys)
         )
         days = _frame(self.session, stmt, ["day", "account_id", "service"])
-        return _Platform(months, days, last_day, self._load_forecast(last_day), month_start)
+        both = pd.concat([months[["account_id", "service"]], days[["account_id", "service"]]]).drop_duplicates()
+        pairs = pd.MultiIndex.from_frame(both) if not both.empty else pd.MultiIndex.from_tuples([], names=["a", "s"])
+        forecast = self._load_forecast(last_day)
+        return _Platform(months, days, last_day, forecast, month_start, pairs, set(forecast["series"].unique()))
 
     def _load_forecast(self, last_day: date | None) -> pd.DataFrame:
         newest = select(func.max(col(ForecastRun.id))).where(col(ForecastRun.status) == "ok")
@@ -123,42 +131,44 @@ class Costs:
         frame["ds"] = pd.to_datetime(frame["ds"]).dt.date
         return frame
 
-    @staticmethod
-    def _mask(frame: pd.DataFrame, budget: Budget) -> np.ndarray:
-        keep = np.ones(len(frame), dtype=bool)
-        if budget.accounts:
-            keep &= frame["account_id"].isin(budget.accounts).to_numpy()
-        if budget.services:
-            keep &= frame["service"].isin(budget.services).to_numpy()
-        return keep
-
-    def _platform_spend(self, budget: Budget, start: date, end: date) -> float:
-        """Billed spend of the budget's platform scope over the days [start, end) (end at most tomorrow)."""
+    def _mask(self, budget: Budget) -> np.ndarray:
+        """Which (account, service) pairs the budget's scope holds, cached per narrowing."""
         p = self._platform
         assert p is not None
-        metric, end = _metric(budget), min(end, self.end_excl)
-        total = 0.0
-        if start < p.month_start:
-            m = p.months
-            rows = m[
-                self._mask(m, budget)
-                & (m["month"] >= start).to_numpy()
-                & (m["month"] < min(end, p.month_start)).to_numpy()
-            ]
-            total += float(rows[metric].sum())
-        d = p.days
-        if end > p.month_start:
-            rows = d[
-                self._mask(d, budget) & (d["day"] >= max(start, p.month_start)).to_numpy() & (d["day"] < end).to_numpy()
-            ]
-            total += float(rows[metric].sum())
-        return total
+        key = (tuple(budget.accounts), tuple(budget.services))
+        if key not in self._masks:
+            keep = np.ones(len(p.pairs), dtype=bool)
+            if budget.accounts:
+                keep &= p.pairs.get_level_values(0).isin(budget.accounts)
+            if budget.services:
+                keep &= p.pairs.get_level_values(1).isin(budget.services)
+            self._masks[key] = keep
+        return self._masks[key]
+
+    def _window(self, start: date, end: date) -> dict[str, np.ndarray]:
+        """Spend per (account, service) pair over the days [start, end), aligned to the pairs (cached)."""
+        p = self._platform
+        assert p is not None
+        end = min(end, self.end_excl)
+        if (start, end) not in self._windows:
+            m, d = p.months, p.days
+            parts = [m[(m["month"] >= start).to_numpy() & (m["month"] < min(end, p.month_start)).to_numpy()]]
+            if end > p.month_start:
+                parts.append(d[(d["day"] >= max(start, p.month_start)).to_numpy() & (d["day"] < end).to_numpy()])
+            rows = pd.concat(parts)
+            sums = rows.groupby(["account_id", "service"])[["unblended", "amortized"]].sum().reindex(p.pairs)
+            self._windows[(start, end)] = {k: sums[k].fillna(0.0).to_numpy() for k in ("unblended", "amortized")}
+        return self._windows[(start, end)]
+
+    def _platform_spend(self, budget: Budget, start: date, end: date, metric: str | None = None) -> float:
+        """Billed spend of the budget's platform scope over the days [start, end) (end at most tomorrow)."""
+        return float(self._window(start, end)[metric or _metric(budget)][self._mask(budget)].sum())
 
     def _series_for(self, budget: Budget) -> list[str] | None:
         """The forecast series whose sum is the scope (None: no series set matches it)."""
         p = self._platform
         assert p is not None
-        have = set(p.forecast["series"].unique())
+        have = p.series
         if not budget.accounts and not budget.services:
             wanted = ["total"]
         elif budget.accounts and not budget.services:
@@ -169,6 +179,18 @@ class Costs:
             return None
         return wanted if all(s in have for s in wanted) else None
 
+    def _forecast_sum(self, series: list[str], first: date, end: date) -> tuple[float, int]:
+        """The model's spend of `series` over the days [first, end), and how many of those days it covers."""
+        p = self._platform
+        assert p is not None
+        key = (first, end)
+        if key not in self._forecast_sums:
+            f = p.forecast
+            rows = f[(f["ds"] >= first).to_numpy() & (f["ds"] < end).to_numpy()].groupby("series")
+            self._forecast_sums[key] = (rows["yhat"].sum().to_dict(), rows["ds"].nunique().to_dict())
+        totals, covered = self._forecast_sums[key]
+        return sum(totals.get(s, 0.0) for s in series), min((covered.get(s, 0) for s in series), default=0)
+
     def _platform_figures(self, budget: Budget, start: date, end: date) -> Figures:
         p = self._platform
         assert p is not None
@@ -177,22 +199,19 @@ class Costs:
             return Figures(0.0, 0.0, BILLED, "no cost data yet", known=False)
         first_rest = max(p.last_day + timedelta(days=1), start)
         rest_days = max(0, (end - first_rest).days)
-        window = p.days[
-            self._mask(p.days, budget) & (p.days["day"] > p.last_day - timedelta(days=RUN_RATE_DAYS)).to_numpy()
-        ]
-        unblended, metric_sum = float(window["unblended"].sum()), float(window[_metric(budget)].sum())
-        first = max(p.days["day"].min(), p.last_day - timedelta(days=RUN_RATE_DAYS - 1))  # a young store: fewer days
-        rate = metric_sum / ((p.last_day - first).days + 1)
+        oldest = max(p.days["day"].min(), p.last_day - timedelta(days=RUN_RATE_DAYS - 1))  # a young store: fewer days
+        recent = self._window(oldest, p.last_day + timedelta(days=1))
+        mask = self._mask(budget)
+        unblended, metric_sum = float(recent["unblended"][mask].sum()), float(recent[_metric(budget)][mask].sum())
+        rate = metric_sum / ((p.last_day - oldest).days + 1)
         if rest_days == 0:
             return Figures(actual, actual, BILLED, "the period's days are all in")
         series = self._series_for(budget)
         if series is None:
             return Figures(actual, actual + rate * rest_days, BILLED, f"run rate of the last {RUN_RATE_DAYS} days")
-        f = p.forecast
-        rows = f[f["series"].isin(series).to_numpy() & (f["ds"] >= first_rest).to_numpy() & (f["ds"] < end).to_numpy()]
+        modelled, covered = self._forecast_sum(series, first_rest, end)
         scale = metric_sum / unblended if budget.metric == "amortized" and unblended > 0 else 1.0
-        covered = rows["ds"].nunique()
-        rest = float(rows["yhat"].sum()) * scale + rate * (rest_days - covered)
+        rest = modelled * scale + rate * (rest_days - covered)
         basis = "forecast model" + (" (scaled to amortized)" if scale != 1.0 else "")
         if covered < rest_days:
             basis += f" + run rate for {rest_days - covered} days past its horizon"
@@ -204,6 +223,7 @@ class Costs:
         self._members: dict[int, list[Key]] = {}
         self._resources: dict[Key, tuple[float, str, str]] = {}  # hourly cost, state, owner
         self._spent: dict[date, dict[Key, float]] = {}
+        self._past: dict[tuple[date, date], dict[Key, float]] = {}
         if not budgets:
             return
         stmt = select(col(Resource.resource_type), col(Resource.resource_id), col(Resource.hourly_cost),
@@ -229,19 +249,8 @@ class Costs:
                 self._members[b.id or 0] = in_group.get(b.group_id, [])
             else:
                 self._members[b.id or 0] = []  # the group is gone
-        starts = {period_of(b, self.as_of)[0] for b in budgets}
-        first = periods.midnight(min(starts))
-        found = ledger.intervals(session=self.session, start=first, end=self.as_of, state=ledger.RUNNING)
-        keys = list(zip(found["resource_type"], found["resource_id"], strict=True))
-        lo = pd.to_datetime(found["started_at"], utc=True)
-        hi = pd.to_datetime(found["ended_at"], utc=True)
-        for start in starts:
-            since = pd.Timestamp(periods.midnight(start))
-            hours = ((hi - lo.clip(lower=since)).dt.total_seconds() / 3600).clip(lower=0)
-            costs: dict[Key, float] = defaultdict(float)
-            for key, value in zip(keys, hours * found["hourly_cost"], strict=True):
-                costs[key] += float(value)
-            self._spent[start] = costs
+        for start in {period_of(b, self.as_of)[0] for b in budgets}:
+            self._spent[start] = ledger.running_costs(self.session, periods.midnight(start), self.as_of)
         self._timetables = schedule_runs.timetables_by_resource(self.session)
         self._held = schedule_runs.budget_holds(self.session, self.as_of)
         self._hours_cache: dict[tuple, float] = {}
@@ -286,16 +295,11 @@ class Costs:
         """Spend of the scope over a past period [start, end) (the average an automatic amount takes)."""
         if budget.scope == "platform":
             return self._platform_spend(budget, start, end)
-        keys = set(self.members(budget))
-        found = ledger.intervals(session=self.session, start=periods.midnight(start), end=periods.midnight(end),
-                                 state=ledger.RUNNING)  # fmt: skip
-        if found.empty:
-            return 0.0
-        mine = found[[k in keys for k in zip(found["resource_type"], found["resource_id"], strict=True)]]
-        hours = (
-            pd.to_datetime(mine["ended_at"], utc=True) - pd.to_datetime(mine["started_at"], utc=True)
-        ).dt.total_seconds() / 3600
-        return float((hours * mine["hourly_cost"]).sum())
+        if (start, end) not in self._past:
+            window = (periods.midnight(start), periods.midnight(end))
+            self._past[(start, end)] = ledger.running_costs(self.session, *window)
+        spent = self._past[(start, end)]
+        return sum(spent.get(k, 0.0) for k in self.members(budget))
 
     def has_history(self, budget: Budget, before: date) -> bool:
         """Whether anything is known of the scope before `before` (an average over empty periods means nothing)."""

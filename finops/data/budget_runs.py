@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 
 from finops.budgeting import evaluation, periods
@@ -54,9 +54,9 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _stored_periods(session: Session, wanted: set[tuple[int, object]]) -> dict[tuple[int, object], BudgetPeriod]:
-    ids = list({i for i, _ in wanted})
-    stmt = select(BudgetPeriod).where(col(BudgetPeriod.budget_id).in_(ids))
+def _stored_periods(session: Session, wanted: set[tuple[int, date]]) -> dict[tuple[int, date], BudgetPeriod]:
+    ids, starts = list({i for i, _ in wanted}), list({d for _, d in wanted})
+    stmt = select(BudgetPeriod).where(col(BudgetPeriod.budget_id).in_(ids), col(BudgetPeriod.period_start).in_(starts))
     return {
         (p.budget_id, p.period_start): p
         for p in session.execute(stmt).scalars()
@@ -112,33 +112,50 @@ def compute(session: Session, items: list[tuple[Budget, list[BudgetThreshold]]],
     return out
 
 
-def _store_period(session: Session, r: Result, as_of: datetime) -> None:
-    values = {
-        "actual_micros": amount_to_micros(round(r.figures.actual, 6)),
-        "forecast_micros": amount_to_micros(round(r.figures.forecast, 6)),
-        "basis": r.figures.basis, "forecast_basis": r.figures.forecast_basis[:200], "status": r.status,
-        "as_of": as_of, "evaluated_at": utcnow(),
-    }  # fmt: skip
-    if r.amount_is_new:
-        values |= {"amount_micros": amount_to_micros(round(r.amount, 6)), "amount_set_at": utcnow(),
-                   "amount_basis": r.amount_basis[:200]}  # fmt: skip
-    key = {"budget_id": r.budget.id, "period_start": r.start}
-    new = {"period_end": r.end, "amount_micros": 0, "amount_set_at": utcnow(), "amount_basis": "", **values, **key}
-    if db.insert_new(session, BudgetPeriod, new, ["budget_id", "period_start"]) is None:
-        same = (col(BudgetPeriod.budget_id) == r.budget.id, col(BudgetPeriod.period_start) == r.start)
-        session.execute(update(BudgetPeriod).where(*same).values(**values))
+def _store_periods(session: Session, results: list[Result], as_of: datetime) -> None:
+    """Each budget's figures in its period: new period rows inserted, existing ones updated, in two executemany
+    statements (a thousand budgets are a thousand rows)."""
+    now = utcnow()
+    table = db.table_of(BudgetPeriod)
+    stored = _stored_periods(session, {(r.budget.id or 0, r.start) for r in results})
+    fresh, changed = [], []
+    for r in results:
+        values = {
+            "actual_micros": amount_to_micros(round(r.figures.actual, 6)),
+            "forecast_micros": amount_to_micros(round(r.figures.forecast, 6)),
+            "basis": r.figures.basis, "forecast_basis": r.figures.forecast_basis[:200], "status": r.status,
+            "as_of": as_of, "evaluated_at": now,
+        }  # fmt: skip
+        row = stored.get((r.budget.id or 0, r.start))
+        amount = {"amount_micros": amount_to_micros(round(r.amount, 6)), "amount_set_at": now,
+                  "amount_basis": r.amount_basis[:200]}  # fmt: skip
+        if row is None:
+            fresh.append({"budget_id": r.budget.id, "period_start": r.start, "period_end": r.end, **amount, **values})
+        else:
+            changed.append({"row_id": row.id, **(amount if r.amount_is_new else {
+                "amount_micros": row.amount_micros, "amount_set_at": row.amount_set_at,
+                "amount_basis": row.amount_basis}), **values})  # fmt: skip
+    db.insert_missing(session, BudgetPeriod, fresh, ["budget_id", "period_start"])
+    if changed:
+        columns = {k: bindparam(k) for k in changed[0] if k != "row_id"}
+        session.execute(update(table).where(table.c.id == bindparam("row_id")).values(**columns), changed)
 
 
 def _money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def _texts(r: Result, spec: ThresholdSpec, scope: str, action: Any) -> tuple[str, str]:
-    """(subject, body) of an alert."""
+def _subject(r: Result, spec: ThresholdSpec) -> str:
+    value = r.figures.actual if spec.on == "actual" else r.figures.forecast
+    label = periods.label(r.start, r.budget.period)
+    return f"Budget {r.budget.name}: {spec.on} spend {_money(value)} reached {spec.label()} ({label})"
+
+
+def _body(r: Result, spec: ThresholdSpec, scope: str, action: Any) -> str:
+    """An alert's text: the budget, its period, the figures, and the action it proposes."""
     value = r.figures.actual if spec.on == "actual" else r.figures.forecast
     label = periods.label(r.start, r.budget.period)
     pct = evaluation.percent(value, r.amount)
-    subject = f"Budget {r.budget.name}: {spec.on} spend {_money(value)} reached {spec.label()} ({label})"
     lines = [
         f"Budget: {r.budget.name} ({scope}), owner {r.budget.owner}",
         f"Period: {label} ({r.start} to {r.end})",
@@ -160,7 +177,7 @@ def _texts(r: Result, spec: ThresholdSpec, scope: str, action: Any) -> tuple[str
         lines.append(f"Action {action.id}: {what}, saving {saved} a day: {action.status.replace('_', ' ')}"
                      + (f" (Budgets page, or: python -m finops budgets approve {action.id})"
                         if action.status == budget_actions.AWAITING else ""))  # fmt: skip
-    return subject, "\n".join(lines)
+    return "\n".join(lines)
 
 
 def _alert(session: Session, r: Result, i: int, settings: Any, as_of: datetime, scope: str) -> tuple[int, int, int]:
@@ -172,7 +189,7 @@ def _alert(session: Session, r: Result, i: int, settings: Any, as_of: datetime, 
         "budget_name": r.budget.name, "owner": r.budget.owner, "threshold": spec.label(), "on": spec.on,
         "value_micros": amount_to_micros(round(value, 6)),
         "limit_micros": amount_to_micros(round(spec.limit(r.amount), 6)),
-        "amount_micros": amount_to_micros(round(r.amount, 6)), "basis": r.figures.basis, "message": "",
+        "amount_micros": amount_to_micros(round(r.amount, 6)), "basis": r.figures.basis, "message": _subject(r, spec),
         "created_at": utcnow(),
     }  # fmt: skip
     alert_id = db.insert_new(session, BudgetAlert, values, ["budget_id", "threshold_id", "period_start"])
@@ -180,8 +197,7 @@ def _alert(session: Session, r: Result, i: int, settings: Any, as_of: datetime, 
         return 0, 0, 0
     action = budget_actions.propose(session, budget=r.budget, threshold=row, alert_id=alert_id, label=spec.label(),
                                     now=as_of)  # fmt: skip
-    subject, body = _texts(r, spec, scope, action)
-    session.execute(update(BudgetAlert).where(col(BudgetAlert.id) == alert_id).values(message=subject))
+    subject, body = values["message"], _body(r, spec, scope, action)
     channels = [c for c in spec.channels if c != INBOX]
     queued = notifications.enqueue(session, alert_id=alert_id, channels=channels, subject=subject, body=body,
                                    settings=settings)  # fmt: skip
@@ -195,8 +211,8 @@ def evaluate(*, session: Session, settings: Any, as_of: datetime | None = None) 
     items = budgets.load_active(session)
     results = compute(session, items, as_of)
     counts = {"budgets": len(items), "alerts": 0, "actions": 0, "queued": 0, "skipped": len(items) - len(results)}
+    _store_periods(session, results, as_of)
     for r in results:
-        _store_period(session, r, as_of)
         scope = budgets.scope_label(session, r.budget) if r.crossed else ""
         for i in r.crossed:
             alerts, actions, queued = _alert(session, r, i, settings, as_of, scope)

@@ -158,9 +158,11 @@ def check(
 def save(
     *, session: Session, actor: Actor, spec: BudgetSpec, budget_id: int | None = None,
     known_channels: set[str] | None = None,
+    recorded_by: str = "",
 ) -> Budget:  # fmt: skip
     """Create (budget_id None) or replace a budget from a checked spec. BudgetError, BudgetSpecError or Forbidden
-    name the field; nothing is saved then. `known_channels`: the channels settings define (None: not checked)."""
+    name the field; nothing is saved then. `known_channels`: the channels settings define (None: not checked);
+    the audit log names `recorded_by` (default: the actor)."""
     row = None if budget_id is None else load(session, actor, budget_id)
     owner, (group_id, group_uid) = check(
         session=session, actor=actor, spec=spec, row=row, known_channels=known_channels
@@ -184,11 +186,32 @@ def save(
     _write_thresholds(session, row.id, spec.thresholds)
     detail = {"name": spec.name, "scope": spec.scope, "period": spec.period, "amount": spec.amount,
               "auto": spec.auto_basis, "thresholds": len(spec.thresholds)}  # fmt: skip
-    audit.record(session, actor.username, "create" if before is None else "update", OBJECT_TYPE, row.id,
-                 detail if before is None else {**detail, "before": before})  # fmt: skip
+    audit.record(session, recorded_by or actor.username, "create" if before is None else "update", OBJECT_TYPE,
+                 row.id, detail if before is None else {**detail, "before": before})  # fmt: skip
     session.commit()
     session.refresh(row)
     return row
+
+
+def add_missing(*, session: Session, items: list[dict], recorded_by: str = "demo") -> int:
+    """Create the budgets of `items` (the file format, each with its owner) their owner does not have yet, as the
+    owner with their rights now (one the owner may not hold, say a platform budget of a user who is not an admin
+    yet, is left out); the audit log names `recorded_by`. Existing budgets keep their edits."""
+    from finops.budgeting.specs import check_spec
+
+    created = 0
+    for item in items:
+        spec = check_spec(item)
+        exists = select(col(Budget.id)).where(col(Budget.owner) == spec.owner, col(Budget.name) == spec.name)
+        if session.execute(exists).first() is None:
+            owner = actor_from_store(session, spec.owner) or Actor(spec.owner)
+            try:
+                save(session=session, actor=owner, spec=spec, recorded_by=recorded_by)
+            except (BudgetError, Forbidden):
+                session.rollback()
+                continue
+            created += 1
+    return created
 
 
 def _write_thresholds(session: Session, budget_id: int, thresholds: tuple[ThresholdSpec, ...]) -> None:

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
@@ -129,11 +131,26 @@ def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
     return current, set(_code_heads())
 
 
-def insert_new(session: Session, model, values: dict, unique: list[str]) -> int | None:
-    """Insert one row unless a row with the same `unique` columns exists (the database decides, so two writers
-    racing insert it once); the new row's id, or None when it existed. Part of the session's transaction."""
+def table_of(model) -> Table:
+    """A SQLModel class's Core table (Core statements skip the ORM's per-row bookkeeping)."""
+    return cast(Table, sa_inspect(model).local_table)
+
+
+def _dialect_insert(session: Session, model, unique: list[str]):
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(model.id)
+    return dialect.insert(table_of(model)).on_conflict_do_nothing(index_elements=unique)
+
+
+def insert_new(session: Session, model, values: dict, unique: list[str]) -> int | None:
+    """Insert one row unless a row with the same `unique` columns exists (the database decides, so two writers
+    racing insert it once); the new row's id, or None when it existed. Part of the session's transaction."""
+    stmt = _dialect_insert(session, model, unique).values(**values).returning(table_of(model).c.id)
     return session.execute(stmt).scalar()
+
+
+def insert_missing(session: Session, model, rows: list[dict], unique: list[str]) -> None:
+    """`insert_new` for many rows in one executemany (no ids back). Part of the session's transaction."""
+    if rows:
+        session.execute(_dialect_insert(session, model, unique), rows)

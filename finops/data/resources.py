@@ -5,7 +5,7 @@ The types and the checks every resource passes are in `finops.data.resource_fiel
 """
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +34,7 @@ from finops.data.tables import Resource, utcnow
 MISSING = "missing"  # an AWS resource the last discovery no longer found (kept: groups may still name it)
 
 
-def _upsert(session: Session, fields: dict, source: str) -> Resource:
+def _upsert(session: Session, fields: dict, source: str, since: datetime | None = None) -> Resource:
     stmt = select(Resource).where(
         Resource.resource_type == fields["resource_type"], Resource.resource_id == fields["resource_id"]
     )
@@ -43,8 +43,9 @@ def _upsert(session: Session, fields: dict, source: str) -> Resource:
     )
     state = fields.get("state", row.state)
     if state and (row.id is None or state != row.state):  # the ledger is what user and group budgets count
-        ledger.record(session, resource_type=row.resource_type, resource_id=row.resource_id, state=state, at=utcnow(),
-                      hourly_cost=float(fields.get("hourly_cost", row.hourly_cost) or 0.0), cause=source)  # fmt: skip
+        hourly = float(fields.get("hourly_cost", row.hourly_cost) or 0.0)
+        ledger.record(session, resource_type=row.resource_type, resource_id=row.resource_id, state=state,
+                      at=since or utcnow(), hourly_cost=hourly, cause=source)  # fmt: skip
     for key, value in fields.items():
         setattr(row, key, json.loads(value) if key == "tags" else value)  # _clean gives canonical JSON text
     row.source, row.updated_at = source, utcnow()
@@ -168,14 +169,15 @@ def import_csv(*, session: Session, source: str | Path) -> int:
     return len(cleaned)
 
 
-def add_missing(*, session: Session, items: list[dict], source: str = "platform") -> int:
-    """Add the resources of `items` that the inventory lacks (by type + id; existing ones keep their edits)."""
+def add_missing(*, session: Session, items: list[dict], source: str = "platform", since: datetime | None = None) -> int:
+    """Add the resources of `items` that the inventory lacks (by type + id; existing ones keep their edits); their
+    ledger starts at `since` (the demo's history) or now."""
     have = {tuple(r) for r in session.execute(select(Resource.resource_type, Resource.resource_id))}
     added = 0
     for item in items:
         fields = clean(**{c: item.get(c) for c in COLUMNS})
         if (fields["resource_type"], fields["resource_id"]) not in have:
-            _upsert(session, fields, source)
+            _upsert(session, fields, source, since)
             added += 1
     session.commit()
     return added

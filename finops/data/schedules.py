@@ -33,7 +33,7 @@ from finops.data.tables import (
 )
 from finops.scheduling import calendars
 from finops.scheduling.expressions import ExpressionError
-from finops.scheduling.specs import PeriodSpec, ScheduleSpec, SpecError, TargetSpec, check_override_until
+from finops.scheduling.specs import PeriodSpec, ScheduleSpec, SpecError, TargetSpec, check_override_until, check_spec
 from finops.scheduling.timetable import STATES, Override, Timetable, make_period
 
 OBJECT_TYPE = "schedule"
@@ -155,9 +155,11 @@ def _apply(row: Schedule, spec: ScheduleSpec) -> None:
     row.updated_at = utcnow()
 
 
-def save(*, session: Session, actor: Actor, spec: ScheduleSpec, schedule_id: int | None = None) -> Schedule:
+def save(
+    *, session: Session, actor: Actor, spec: ScheduleSpec, schedule_id: int | None = None, recorded_by: str = ""
+) -> Schedule:
     """Create (schedule_id None) or replace a schedule from a checked spec; ScheduleError, SpecError or Forbidden
-    name the field, and nothing is saved then."""
+    name the field, and nothing is saved then. The audit log names `recorded_by` (default: the actor)."""
     spec = _with_fetched_calendar(spec)
     _check_holidays(spec)
     if schedule_id is None:
@@ -177,11 +179,26 @@ def save(*, session: Session, actor: Actor, spec: ScheduleSpec, schedule_id: int
         raise ScheduleError(f"name: {owner.username} already has a schedule named {spec.name!r}") from None
     _write_children(session, row, spec, targets)
     detail = {"name": spec.name, "timezone": spec.timezone, "periods": len(spec.periods), "targets": len(targets)}
-    audit.record(session, actor.username, "create" if before is None else "update", OBJECT_TYPE, row.id,
+    audit.record(session, recorded_by or actor.username, "create" if before is None else "update", OBJECT_TYPE, row.id,
                  detail if before is None else {**detail, "before": before})  # fmt: skip
     session.commit()
     session.refresh(row)
     return row
+
+
+def add_missing(*, session: Session, items: list[dict], recorded_by: str = "demo") -> int:
+    """Create the schedules of `items` (the file format, each with its owner) their owner does not have yet, as
+    the owner (their rights decide the targets); the audit log names `recorded_by`. Existing ones keep their
+    edits."""
+    created = 0
+    for item in items:
+        spec = check_spec(item)
+        exists = select(col(Schedule.id)).where(col(Schedule.owner) == spec.owner, col(Schedule.name) == spec.name)
+        if session.execute(exists).first() is None:
+            owner = actor_from_store(session, spec.owner) or Actor(spec.owner)
+            save(session=session, actor=owner, spec=spec, recorded_by=recorded_by)
+            created += 1
+    return created
 
 
 def delete_schedule(*, session: Session, actor: Actor, schedule_id: int) -> None:

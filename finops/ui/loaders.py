@@ -107,3 +107,15 @@ def schedule_savings() -> tuple[float, float] | None:
         if schedule_views.count_schedules(s) == 0:
             return None
         return schedule_views.savings_summary(s, Actor("admin", is_admin=True), now)
+
+
+def inbox_badge(user) -> int:
+    """How many budget alerts the signed-in user has not seen (the Inbox's badge); 0 when it cannot be told."""
+    from finops.data import notifications
+    from finops.data.access import Actor
+
+    try:
+        with db.session() as s:
+            return notifications.unread_count(session=s, actor=Actor(user.username, is_admin=user.is_admin))
+    except Exception:  # the badge must never stop the app from loading
+        return 0

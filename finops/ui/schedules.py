@@ -15,6 +15,7 @@ from finops.scheduling.timetable import desired_state
 from finops.ui import charts
 from finops.ui.format import money
 from finops.ui.tables import table
+from finops.ui.widgets import attempt
 
 REFUSALS = (SpecError, ExpressionError, schedules.ScheduleError, Forbidden, NotFound)
 FLASH = "sc_flash"
@@ -23,12 +24,7 @@ MAX_PERIODS = 5
 
 def call(fn: Callable, **kwargs):
     """`fn(session=..., **kwargs)`; a refusal is shown as a message (text, never Markdown) and gives None."""
-    try:
-        with db.session() as s:
-            return fn(session=s, **kwargs)
-    except REFUSALS as exc:
-        st.error(plain(exc))
-        return None
+    return attempt(fn, REFUSALS, **kwargs)
 
 
 def guard(fn: Callable, *args):

@@ -141,3 +141,14 @@ def date_range_picker(key: str, default: str = "Last 30 days") -> tuple[date, da
         st.info("Pick the last day of the period too.")
         st.stop()
     return picked[0], picked[1] + timedelta(days=1)
+
+
+def attempt(fn, refusals: tuple[type[Exception], ...], **kwargs):
+    """`fn(session=..., **kwargs)` on a fresh session; a refusal (one of `refusals`) is shown as a message (text,
+    never Markdown) and gives None."""
+    try:
+        with db.session() as s:
+            return fn(session=s, **kwargs)
+    except refusals as exc:
+        st.error(plain(exc))
+        return None

@@ -308,3 +308,26 @@ def test_every_pages_tables_have_titled_columns(page: Page, app_url):
     nav(page, "Data Sources")
     schedule = "it refreshes costs three times a day, at 05:00, 13:00 and 21:00 UTC"  # the default, in words
     expect(page.get_by_text(schedule).first).to_be_visible(timeout=TIMEOUT)
+
+
+def test_a_team_lead_creates_a_group_budget_with_two_thresholds_and_sees_its_progress(page: Page, app_url):
+    log_in(page, app_url, *MEMBER)
+    expect(page.get_by_role("heading", name="Welcome, Max Member").first).to_be_visible(timeout=TIMEOUT)
+    nav(page, "Budgets")
+    expect(page.get_by_role("heading", name="New budget").first).to_be_visible(timeout=TIMEOUT)
+    page.get_by_label("Name", exact=True).fill("e2e product budget")
+    page.get_by_label("Name", exact=True).press("Enter")
+    page.get_by_label("Group", exact=True).click()
+    page.get_by_role("option", name="Product team (member)").click()
+    page.get_by_label("Amount (USD a period)").fill("5000")
+    page.get_by_label("Amount (USD a period)").press("Enter")
+    # the two thresholds a new budget starts with: 80 % of actual spend, 100 % of the forecast
+    expect(page.get_by_label("Threshold 1: at")).to_have_value("80", timeout=TIMEOUT)
+    expect(page.get_by_label("Threshold 2: at")).to_have_value("100")
+    page.get_by_role("button", name="Create budget").click()
+    expect(page.get_by_text("Created budget 'e2e product budget'.").first).to_be_visible(timeout=TIMEOUT)
+    # its progress: the bars chart, the list row, and the budget's own figures and burn chart
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("e2e product budget", timeout=TIMEOUT)
+    expect(page.get_by_text("Actual (estimated)").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Cumulative spend in").first).to_be_visible(timeout=TIMEOUT)

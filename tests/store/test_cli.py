@@ -284,6 +284,13 @@ def test_bootstrap_loads_demo_and_creates_one_admin_once(store, capsys):
                         "ON m.group_id = g.id GROUP BY g.owner, g.name ORDER BY g.owner, g.name")  # fmt: skip
     assert stored == sorted((g["owner"], g["name"], len(g["resources"])) for g in demo.groups(42))
     assert f"added {len(stored)} demo resource groups" in out
+    # the demo's schedule and budgets (the platform's is the admin's, so the admin comes first)
+    assert sql(store, "SELECT owner, name FROM schedule") == [("member", "Development office hours")]
+    assert sql(store, "SELECT owner, name, scope FROM budget ORDER BY id") == [
+        ("member", "Product team monthly", "group"), ("member", "ML team monthly", "group"),
+        ("admin", "Platform monthly", "platform")]  # fmt: skip
+    assert "added 1 demo schedules" in out and "added 3 demo budgets" in out
+    assert sql(store, "SELECT DISTINCT actor FROM audit_log WHERE object_type IN ('schedule', 'budget')") == [("demo",)]
     assert "http://localhost:8501" in out and "username: admin" in out
     assert "python -m finops users passwd admin" in out
     password = next(line.split(": ", 1)[1] for line in out.splitlines() if line.strip().startswith("password: "))
