@@ -1,17 +1,17 @@
 """What each cost view shows, computed from the store: queries + cost math, no Streamlit.
 
-Pages (through cached loaders in finops.ui), the CLI and the future API call these.
+Pages (through cached loaders in finops.ui), the CLI and the REST API call these.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import queries, refresh_requests
+from finops.data import executions, queries, refresh_requests
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Status:
     requested_at: object | None = None
     sidecar_beat_at: object | None = None
     forecast_run: int = 0  # the newest successful forecast run (0: none yet), a cache key for forecast views
+    executions_version: int = 0  # the newest stored execution (0: none yet), a cache key for execution views
 
     @property
     def empty(self) -> bool:
@@ -38,6 +39,24 @@ class Status:
     @property
     def is_demo(self) -> bool:
         return "demo" in self.sources
+
+
+STALE_AFTER = timedelta(hours=24)  # three scheduled refreshes a day: a day without a good one means trouble
+
+
+def stale_reason(status: Status, now: datetime) -> str | None:
+    """Why the data may be out of date (None when it is not): no data, the latest refresh failed (the last good
+    data is served), or no successful refresh for STALE_AFTER."""
+    if status.empty:
+        return "the store holds no cost data yet"
+    if status.last_run_status == "failed":
+        return f"the latest refresh failed ({status.last_run_error}); this is the last good data"
+    finished = status.last_ok_finished
+    if isinstance(finished, datetime) and finished.tzinfo is None:
+        finished = finished.replace(tzinfo=UTC)
+    if not isinstance(finished, datetime) or now - finished > STALE_AFTER:
+        return f"no successful refresh in the last {STALE_AFTER.total_seconds() / 3600:.0f} hours"
+    return None
 
 
 def status(*, session: Session) -> Status:
@@ -58,6 +77,7 @@ def status(*, session: Session) -> Status:
         requested_at=request.requested_at if request else None,
         sidecar_beat_at=beat.beat_at if beat else None,
         forecast_run=queries.forecast_run_id(session=session),
+        executions_version=executions.version(session=session),
     )
 
 

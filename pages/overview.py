@@ -4,6 +4,7 @@ import streamlit as st
 
 from finops import auth, costs, reports, ui
 from finops.ui import charts
+from finops.ui import executions as xui
 
 auth.require_role(auth.ADMIN)
 st.title("Overview")
@@ -73,3 +74,6 @@ else:
         },
     )
     ui.csv_download(data.daily, "daily_by_service.csv", "Download daily by service", "dl_daily")
+
+st.subheader("Cloud bill and execution costs")
+xui.combined_section(costs.add_months(end_month, -months), end_month, metric, status, key="overview")

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from finops.cli.common import PROG, open_store, store_label
-from finops.data import db, load, queries, resources, users
-from finops.data.sources import demo, resolve_source
+from finops.data import db, executions, load, queries, resources, users
+from finops.data.sources import demo, demo_executions, resolve_source
 from finops.settings import get_settings
 
 
@@ -80,6 +80,13 @@ def load_demo(seed: int) -> None:
         print(f"loaded {run.rows:,} demo rows (seed {seed}) for [{start}, {end}) as run {run.id}")
         added = resources.add_missing(session=s, items=demo.resources(seed))
         print(f"added {added} demo platform resources to the inventory")
+        last = end - timedelta(days=1)
+        stored = executions.load_demo(
+            session=s,
+            runs_to_add=demo_executions.runs(seed, start, last),
+            rate_card=demo_executions.rate_card(start, last),
+        )
+        print(f"stored {stored.inserted:,} demo workflow runs ({len(stored.existing):,} were already there)")
 
 
 def run_init(_args) -> int:

@@ -1,11 +1,12 @@
 """Who may do what: the acting user, and the rules every data function applies before it acts.
 
-The rules live here, never only on a page, so the UI, the CLI, a future API and the sidecar (which re-checks a
+The rules live here, never only on a page, so the UI, the CLI, the REST API and the sidecar (which re-checks a
 request when it carries it out) apply the same ones:
 - an admin may act on every resource and see and change every group;
 - a member may see and change only the groups they own, and may add to a group, stop and start only the
   resources they own (the inventory's `owner`: typed for platform resources, the owner tag for AWS ones);
-- a resource without an owner is admin-only; a resource that is not in the inventory is refused to everyone.
+- a resource without an owner is admin-only; a resource that is not in the inventory is refused to everyone;
+- cost figures, the rate card, executions and refreshes are admin-only (`may_view_costs`, `require_admin`).
 """
 
 from dataclasses import dataclass
@@ -54,3 +55,14 @@ def refusal(actor: Actor, resource: Resource | None, what: str = "act on") -> st
 
 def may_act_on(actor: Actor, resource: Resource | None) -> bool:
     return refusal(actor, resource) is None
+
+
+def may_view_costs(actor: Actor) -> bool:
+    """Cost figures (the bill, executions, forecasts, anomalies, savings) and what feeds them are admin-only."""
+    return actor.is_admin
+
+
+def require_admin(actor: Actor, what: str) -> None:
+    """Forbidden unless the actor is an admin; `what` completes "only an admin may ..."."""
+    if not actor.is_admin:
+        raise Forbidden(f"only an admin may {what}")

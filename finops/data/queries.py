@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
+from sqlmodel import col as column
 
 from finops.data.tables import (
     CeApiCall,
@@ -283,3 +284,9 @@ def refresh_requests(*, session: Session, limit: int = 20) -> pd.DataFrame:
     stmt = select(c.id, c.requested_at, c.requested_by, c.backfill, c.status, c.run_id, c.error)
     cols = ["id", "requested_at", "requested_by", "backfill", "status", "run_id", "error"]
     return _frame(session, stmt.order_by(c.id.desc()).limit(limit), cols)
+
+
+def currencies(*, session: Session) -> list[str]:
+    """Currencies the cost data holds, sorted (from the monthly rollup: a few thousand rows at most)."""
+    currency = column(CostMonthlyService.currency)
+    return [r[0] for r in session.connection().execute(select(currency).distinct().order_by(currency))]
