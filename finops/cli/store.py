@@ -137,6 +137,8 @@ def run_bootstrap(_args) -> int:
         f"  username: admin\n"
         f"  password: {password}\n"
         f"This password is shown only this once. Change it with: {PROG} users passwd admin\n"
+        f"REST API: http://{ui_host(settings.api_host)}:{settings.api_port}/docs (a token: {PROG} tokens add NAME "
+        f"--user admin)\n"
         f"{rule}"
     )
     return 0
