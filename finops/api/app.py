@@ -20,7 +20,8 @@ changed. Lists also answer `?format=csv`. Errors are JSON: `{"status", "message"
 
 
 class BodyLimit:
-    """Refuse a request body over MAX_BODY with 422 before it is read whole (declared or streamed)."""
+    """Refuse a request body over MAX_BODY with 422, declared (Content-Length) or streamed, before the app reads
+    it; a body within the limit is read here and handed on whole."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -33,17 +34,21 @@ class BodyLimit:
         if not declared.isdigit() or int(declared) > MAX_BODY:
             await _too_big(scope, receive, send)
             return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        messages: list[Message] = []
+        size, more = 0, True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > MAX_BODY:
-                raise errors.ApiError(422, f"body: larger than {MAX_BODY // 2**20} MiB", "body")
-            return message
+            messages.append(message)
+            size += len(message.get("body", b""))
+            more = message["type"] == "http.request" and message.get("more_body", False)
+            if size > MAX_BODY:
+                await _too_big(scope, receive, send)
+                return
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _too_big(scope: Scope, receive: Receive, send: Send) -> None:

@@ -69,8 +69,21 @@ def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body(exc.status, exc.message, errors), status_code=exc.status, headers=exc.headers)
 
 
-def _http(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed(request: Request) -> str:
+    """Every method the path takes: Starlette's 405 names only those of the first route matching the path."""
+    path = request.url.path
+    methods = {m for r in request.app.routes if getattr(r, "path_regex", None) and r.path_regex.match(path)
+               for m in getattr(r, "methods", None) or ()}  # fmt: skip
+    return ", ".join(sorted(methods))
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        return JSONResponse(body(405, "method not allowed"), status_code=405, headers={"Allow": _allowed(request)})
+    if exc.status_code == 400:  # FastAPI's answer to a body it cannot decode (bytes that are not UTF-8, say)
+        message = "body: not valid JSON (it cannot be decoded)"
+        return JSONResponse(body(422, message, [{"field": "body", "message": message}]), status_code=422)
     message = exc.detail if isinstance(exc.detail, str) else "error"
     return JSONResponse(body(exc.status_code, message), status_code=exc.status_code, headers=exc.headers)
 

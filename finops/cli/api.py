@@ -78,5 +78,5 @@ def run_tokens_revoke(args) -> int:
     open_store()
     with db.session() as s:
         row = tokens.revoke(session=s, name=args.name)
-    print(f"token {row.name} revoked")
+        print(f"token {row.name} revoked")
     return 0

@@ -30,6 +30,7 @@ from finops.money import micros_to_amount
 SOURCES = ("api", "csv", "demo")
 STAGE = "finops_execution_import"
 STAGE_BATCH = 20_000  # rows per executemany into the staging table
+PG_LOCK = 0x6578_6563  # "exec": the advisory lock key that orders batches on PostgreSQL
 STORED = ["execution_id", "workflow_id", "workflow_name", "username", "started_at", "ended_at", "status",
           "compute_type", "compute_count", "rate_micros", "cost_micros", "currency", "source",
           "received_at"]  # fmt: skip
@@ -72,6 +73,10 @@ def _merge(session: Session, rows: list[dict], source: str) -> list[str]:
     """
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
+    if not sqlite:
+        # one batch at a time, so ids are handed out in commit order and the newest id (`version`, the API's and
+        # the pages' cache key) moves whenever stored runs change; SQLite's single writer does this by itself
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK})")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {'temp.' if sqlite else ''}{STAGE}")
     columns = ", ".join(STORED)
     # the staging table copies the store's column types, so both backends bind values as for `execution`

@@ -45,8 +45,9 @@ def rate_card(start: date, end: date) -> list[dict]:
     cut = datetime.combine(end - timedelta(days=GPU_PRICE_CUT_DAYS), time(), tzinfo=UTC)
     card = [{"compute_type": t, "usd_per_hour": usd, "gpu": gpu, "effective_from": since, "note": "demo"}
             for t, usd, gpu in RATES]  # fmt: skip
-    card.append({"compute_type": "gpu-a100", "usd_per_hour": A100_AFTER_CUT, "gpu": True, "effective_from": cut,
-                 "note": "demo: price cut"})  # fmt: skip
+    if cut > since:  # a window shorter than the cut keeps the one price
+        card.append({"compute_type": "gpu-a100", "usd_per_hour": A100_AFTER_CUT, "gpu": True, "effective_from": cut,
+                     "note": "demo: price cut"})  # fmt: skip
     return card
 
 
