@@ -41,10 +41,33 @@ class Status:
         return "demo" in self.sources
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """What every API answer states about the data, read in one query (`queries.freshness`)."""
+
+    version: int
+    executions_version: int
+    forecast_run: int
+    last_day: date | None
+    last_run_status: str | None
+    last_run_error: str | None
+    last_ok_finished: datetime | None
+
+    @property
+    def empty(self) -> bool:
+        return self.last_day is None
+
+
+def freshness(*, session: Session) -> Freshness:
+    version, executions_version, forecast_run, last_day, status_, error, finished = queries.freshness(session=session)
+    day = pd.Timestamp(last_day).date() if last_day is not None else None
+    return Freshness(version or 0, executions_version or 0, forecast_run or 0, day, status_, error, finished)
+
+
 STALE_AFTER = timedelta(hours=24)  # three scheduled refreshes a day: a day without a good one means trouble
 
 
-def stale_reason(status: Status, now: datetime) -> str | None:
+def stale_reason(status: Status | Freshness, now: datetime) -> str | None:
     """Why the data may be out of date (None when it is not): no data, the latest refresh failed (the last good
     data is served), or no successful refresh for STALE_AFTER."""
     if status.empty:

@@ -1,5 +1,7 @@
 """The FastAPI application: /api/v1/finops/* with bearer tokens, JSON errors, a body limit, OpenAPI at /docs."""
 
+import asyncio
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -9,6 +11,7 @@ from finops.api.routes import costs, executions, groups, refresh
 
 PREFIX = "/api/v1/finops"
 MAX_BODY = 8 * 2**20  # 10,000 executions take about 3 MiB of JSON
+MAX_IN_FLIGHT = 10  # below the store's 15 pooled connections (see InFlight)
 DESCRIPTION = """Costs, executions and resource groups of FinOps, for scripts and the platform.
 
 Every request needs `Authorization: Bearer <token>` (`python -m finops tokens add NAME --user USER`). A token acts
@@ -51,6 +54,26 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+class InFlight:
+    """At most MAX_IN_FLIGHT requests inside the app at once; the rest wait here, in the event loop.
+
+    A request holds a store connection from its first query to its end, and the engine's pool has 15 (5 + 10
+    overflow): with more requests inside than connections, a thread would wait for a connection while the requests
+    holding them wait for a thread. Waiting here costs nothing and keeps the order of arrival.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)
+
+
 async def _too_big(scope: Scope, receive: Receive, send: Send) -> None:
     response = JSONResponse(errors.body(422, f"body: larger than {MAX_BODY // 2**20} MiB"), status_code=422)
     await response(scope, receive, send)
@@ -63,4 +86,5 @@ def create_app() -> FastAPI:
     for router in (costs.router, executions.router, refresh.router, groups.router):
         app.include_router(router, prefix=PREFIX)
     app.add_middleware(BodyLimit)
+    app.add_middleware(InFlight)  # added last: the outermost, so a waiting request holds nothing
     return app

@@ -4,7 +4,7 @@ A token carries no role: each request reads its user's role from the store now (
 may see costs is `access.may_view_costs`, the rule the pages apply too.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import BackgroundTasks, Depends, Query
@@ -22,7 +22,9 @@ bearer = HTTPBearer(
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def session() -> Iterator[Session]:
+async def session() -> AsyncIterator[Session]:
+    """The request's session. Async: making one opens nothing (the first query does, in the route's thread), so
+    this costs no trip through the thread pool."""
     with db.session() as s:
         yield s
 
@@ -54,7 +56,7 @@ def caller(
 Caller = Annotated[Actor, Depends(caller)]
 
 
-def admin(actor: Caller) -> Actor:
+async def admin(actor: Caller) -> Actor:
     """The caller, when they may see cost data; 403 otherwise."""
     if not access.may_view_costs(actor):
         raise ApiError(403, "cost data is for admins only: this token's user is a member")

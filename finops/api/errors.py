@@ -107,5 +107,4 @@ def refusal(exc: Exception) -> ApiError:
         return ApiError(404, str(exc))
     if isinstance(exc, Forbidden):
         return ApiError(403, str(exc))
-    field = getattr(exc, "column", None) or (str(exc).split(":", 1)[0] if ":" in str(exc) else None)
-    return ApiError(422, str(exc), field)
+    return ApiError(422, str(exc), getattr(exc, "column", None))

@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -34,9 +35,9 @@ class Context:
         self.request, self.session = request, session
         now = datetime.now(UTC)
         self.today = now.date()
-        self.status = reports.status(session=session)
+        self.status = FRESHNESS.get(session)
         reason = reports.stale_reason(self.status, now)
-        found = queries.currencies(session=session)
+        found = _currencies(session, self.status.version)
         self.meta = {
             "data_version": self.status.version,
             "executions_version": self.status.executions_version,
@@ -49,15 +50,56 @@ class Context:
 
     def headers(self) -> dict[str, str]:
         """The meta as headers too, for CSV bodies and 304 answers."""
+        found = self.meta["currencies"]
+        currencies = ",".join(found) if isinstance(found, list) else ""
         return {
             "X-Data-Version": str(self.meta["data_version"]),
             "X-Executions-Version": str(self.meta["executions_version"]),
             "X-Data-Last-Day": str(self.meta["last_day"] or ""),
-            "X-Data-Currency": str(self.meta["currency"] or ",".join(self.meta["currencies"])),  # type: ignore[arg-type]
+            "X-Data-Currency": str(self.meta["currency"] or currencies),
             "X-Data-Stale": "true" if self.meta["stale"] else "false",
             "Cache-Control": "private, no-cache",
+            "X-Content-Type-Options": "nosniff",
             "Vary": "Authorization",
         }
+
+
+class FreshnessCache:
+    """The store's freshness, re-read at most every FRESHNESS_SECONDS per process: reading it is most of what a
+    cached answer costs. A refresh or a batch stored by another process shows within that time; one stored by this
+    process at once (`forget`)."""
+
+    def __init__(self):
+        self._value: tuple[float, reports.Freshness] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> reports.Freshness:
+        now = time.monotonic()
+        with self._lock:
+            if self._value is not None and now - self._value[0] < FRESHNESS_SECONDS:
+                return self._value[1]
+        value = reports.freshness(session=session)
+        with self._lock:
+            self._value = (now, value)
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+FRESHNESS_SECONDS = 1.0
+FRESHNESS = FreshnessCache()
+_CURRENCIES: dict[int, list[str]] = {}  # per data version: currencies change only with a load
+
+
+def _currencies(session: Session, version: int) -> list[str]:
+    found = _CURRENCIES.get(version)
+    if found is None:
+        found = _CURRENCIES[version] = queries.currencies(session=session)
+        for old in [v for v in _CURRENCIES if v != version]:
+            _CURRENCIES.pop(old, None)
+    return found
 
 
 def _plain(value):
@@ -110,6 +152,7 @@ class ResponseCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+        FRESHNESS.forget()
 
 
 CACHE = ResponseCache()

@@ -34,10 +34,15 @@ class Forbidden(PermissionError):
     """The actor may see the object but not do this to it; the message says why."""
 
 
+def actor_of(username: str, role: str) -> Actor:
+    """The rights a user with `role` has."""
+    return Actor(username=username, is_admin=role == ADMIN)
+
+
 def actor_from_store(session: Session, username: str) -> Actor | None:
     """The user's current rights as the store holds them now (None when the user no longer exists)."""
     role = session.exec(select(User.role).where(User.username == username)).first()
-    return None if role is None else Actor(username=username, is_admin=role == ADMIN)
+    return None if role is None else actor_of(username, role)
 
 
 def refusal(actor: Actor, resource: Resource | None, what: str = "act on") -> str | None:

@@ -3,7 +3,7 @@
 A token is 256 random bits, shown once when it is made; the store keeps only its SHA-256. A slow password hash
 (bcrypt) protects guessable passwords; a 256-bit random token cannot be guessed, so one SHA-256 keeps a stolen
 table useless while checking a token costs microseconds on every request. The token carries no role: each request
-acts with the role its user has in the store now (`access.actor_from_store`).
+acts with the role its user has in the store now (`access.actor_of`, read with the token in one query).
 """
 
 import hashlib
@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import or_, select, update
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from finops.data import audit
-from finops.data.access import Actor, actor_from_store
+from finops.data.access import Actor, actor_of
 from finops.data.tables import ApiToken, utcnow
 from finops.data.users import get_user
 
@@ -108,18 +108,25 @@ class TokenUse:
 
 def authenticate(*, session: Session, token: str, now: datetime | None = None) -> TokenUse | None:
     """Who a bearer token acts as, with its user's role now; None for an unknown, revoked or expired token or a
-    user who no longer exists. Writes nothing: the caller records the use with `touch` (after answering)."""
+    user who no longer exists. One query; writes nothing: the caller records the use with `touch` (after
+    answering)."""
     if not token or len(token) > 200:
         return None
-    row = session.execute(select(ApiToken).where(col(ApiToken.token_hash) == _hash(token))).scalars().first()
+    tokens, people = SQLModel.metadata.tables["api_token"], SQLModel.metadata.tables["app_user"]
+    t, u = tokens.c, people.c
+    stmt = (
+        select(t.id, t.username, t.expires_at, t.revoked_at, t.last_used_at, u.role)
+        .join(people, u.username == t.username)
+        .where(t.token_hash == _hash(token))
+    )
+    row = session.connection().execute(stmt).first()
     now = now or utcnow()
-    if row is None or row.id is None or _state(row, now) != "active":
+    if row is None or row.revoked_at is not None:
         return None
-    actor = actor_from_store(session, row.username)
-    if actor is None:
+    expires, last = _aware(row.expires_at), _aware(row.last_used_at)
+    if expires is not None and expires <= now:
         return None
-    last = _aware(row.last_used_at)
-    return TokenUse(actor, row.id, last is None or now - last >= TOUCH_EVERY)
+    return TokenUse(actor_of(row.username, row.role), row.id, last is None or now - last >= TOUCH_EVERY)
 
 
 def touch(*, session: Session, token_id: int, now: datetime | None = None) -> None:

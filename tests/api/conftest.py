@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from finops.api import responses
 from finops.api.app import PREFIX, create_app
 from finops.api.responses import CACHE
 from finops.data import anomalies, db, groups, recommendations, tokens, users
@@ -83,6 +84,12 @@ def api_store(request, _seeded_file, tmp_path_factory):
     engine.dispose()
     CACHE.clear()
     patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_meta(monkeypatch):
+    """Tests write to the store behind the app's back and look at once: no second of freshness caching."""
+    monkeypatch.setattr(responses, "FRESHNESS_SECONDS", 0.0)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ changes, CSV on every list, formula-safe cells, and the refresh request's round 
 
 import csv
 import io
+import time
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -117,3 +118,18 @@ def test_unknown_routes_and_methods_answer_json(client, api_store):
     assert missing.status_code == 404 and missing.json()["message"] == "Not Found"
     wrong = client.put(PREFIX + "/monthly-costs", headers=auth)
     assert wrong.status_code == 405 and wrong.json()["status"] == 405
+
+
+def test_a_refresh_by_another_process_shows_within_a_second(client, api_store, monkeypatch):
+    from finops.api import responses
+
+    monkeypatch.setattr(responses, "FRESHNESS_SECONDS", 1.0)
+    auth = api_store.auth(ADMIN[0])
+    before = client.get(PREFIX + "/daily-costs", headers=auth).json()["meta"]["data_version"]
+    with Session(api_store.engine) as s:
+        day = datetime(2020, 2, 1).date()
+        load.replace_window(s, "elsewhere", day, day + timedelta(days=1), pd.DataFrame(columns=CONTRACT_COLUMNS))
+    soon = client.get(PREFIX + "/daily-costs", headers=auth).json()["meta"]["data_version"]
+    time.sleep(1.05)
+    later = client.get(PREFIX + "/daily-costs", headers=auth).json()["meta"]["data_version"]
+    assert soon in (before, later) and later == version(api_store.engine) > before

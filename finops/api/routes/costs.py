@@ -26,6 +26,15 @@ RecommendationStatus = Literal["open", "dismissed", "done"]
 AnomalyStatus = Literal["open", "confirmed", "false_positive", "planned"]
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def in_range(day: date | None, field: str) -> None:
+    """422 for a date outside 2000-2100 (a window around it would leave the calendar)."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ApiError(422, f"{field}: {day} is out of range ({FIRST_DAY} to {LAST_DAY})", field)
+
+
 @router.get("/monthly-costs", response_model=schemas.Costs, responses=LIST)
 def monthly_costs(
     request: Request, s: SessionDep, _: Admin, months: Months = 12, metric: Metric = "unblended",
@@ -67,6 +76,8 @@ def service_breakdown(
     """Cost per service from startDate to endDate (both included; default: the 30 days before today) beside the
     previous period, as the Service Breakdown page shows it."""
     ctx = Context(request, s)
+    in_range(start_date, "startDate")
+    in_range(end_date, "endDate")
     start, end = views.breakdown_window(ctx.today, start_date, end_date)
     if end <= start:
         raise ApiError(422, f"endDate: {end - timedelta(days=1)} is before startDate {start}", "endDate")
@@ -126,6 +137,7 @@ def cost_anomalies(
     """Anomalies from `since` on (default: 180 days before the last day with data), ours and AWS's, newest first;
     `status` is open (no feedback yet) or a feedback value."""
     ctx = Context(request, s)
+    in_range(since, "since")
 
     def build():
         table = views.cost_anomalies(s, ctx.status.last_day, since, status)

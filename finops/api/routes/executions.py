@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from finops.api import schemas, views
 from finops.api.deps import Admin, Format, SessionDep
 from finops.api.errors import ERRORS, ApiError
-from finops.api.responses import Context, answer
+from finops.api.responses import FRESHNESS, Context, answer
 from finops.api.routes.costs import LIST
 from finops.data import executions
 from finops.data.execution_fields import ExecutionError
@@ -35,6 +35,7 @@ def post_executions(batch: schemas.ExecutionBatch, s: SessionDep, _: Admin) -> s
         stored = executions.store(session=s, rows=rows, source="api")
     except ExecutionError as exc:
         raise _at(exc, exc.index) from None
+    FRESHNESS.forget()  # this process's next answer already counts these runs
     return schemas.ExecutionsStored(received=stored.received, inserted=stored.inserted, existing=stored.existing)
 
 
