@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import String, func, select, type_coerce
 from sqlmodel import Session, SQLModel, col
 
-from finops.data import rates
+from finops.data import db, rates
 from finops.data.execution_fields import (  # noqa: F401  (re-exported: the executions' vocabulary)
     COLUMNS,
     STATUSES,
@@ -114,15 +114,21 @@ def store(*, session: Session, rows: list[dict], source: str) -> Stored:
     if source not in SOURCES:
         raise ExecutionError(f"source must be one of: {', '.join(SOURCES)}")
     check_unique(rows)
-    if not rows:
-        return Stored(0, 0)
-    priced = price(rows, rates.rate_index(session=session))
+    db.begin_write(session)  # the rates and the stored ids are read under the write lock: one consistent view
     try:
-        existing = _merge(session, priced, source)
+        stored = _store(session, rows, source)
         session.commit()
     except Exception:
         session.rollback()
         raise
+    return stored
+
+
+def _store(session: Session, rows: list[dict], source: str) -> Stored:
+    if not rows:
+        return Stored(0, 0)
+    priced = price(rows, rates.rate_index(session=session))
+    existing = _merge(session, priced, source)
     return Stored(len(rows), len(rows) - len(existing), existing)
 
 
@@ -196,8 +202,15 @@ def monthly_totals(*, session: Session, start: datetime, end: datetime) -> pd.Da
 
 def load_demo(*, session: Session, runs_to_add: list[dict], rate_card: list[dict]) -> Stored:
     """The demo organisation's rate card (rates it lacks) and runs (ids it lacks), in one transaction."""
-    rates.add_missing(session=session, rates=rate_card)
-    session.flush()
-    stored = store(session=session, rows=[clean(r) for r in runs_to_add], source="demo")
-    session.commit()  # the rates, also when there was no run to store
+    rows = [clean(r) for r in runs_to_add]
+    check_unique(rows)
+    db.begin_write(session)
+    try:
+        rates.add_missing(session=session, rates=rate_card)
+        session.flush()
+        stored = _store(session, rows, "demo")
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
     return stored

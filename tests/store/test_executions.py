@@ -237,3 +237,38 @@ def test_tokens_are_stored_hashed_act_as_their_user_now_and_end(engine):
     assert dict(zip(listed["name"], listed["state"], strict=True)) == {"ci": "revoked", "short": "active"}
     hashes = sql_rows(engine, "SELECT token_hash, last_used_at FROM api_token WHERE name = 'ci'")
     assert len(hashes[0][0]) == 64 and token not in hashes[0][0] and hashes[0][1] is not None
+
+
+def test_a_batch_waits_for_another_writer_instead_of_failing(rated):
+    """SQLite: a batch stored while another process writes waits for its lock (busy timeout) and succeeds. Before
+    the batch took the write lock first, a write committed between its read of the stored ids and its insert made
+    SQLite refuse the insert at once ("database is locked"): the sidecar's demo refresh failed that way beside a
+    resource import."""
+    if rated.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no such lock")
+    import sqlite3
+    import threading
+    import time
+
+    path = rated.url.database
+    holding = threading.Event()
+
+    def other_writer():
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO audit_log (at, actor, action, object_type, object_id, detail) "
+                     "VALUES ('2026-01-01', 'x', 'x', 'x', 'x', '{}')")  # fmt: skip
+        holding.set()
+        time.sleep(1.0)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    holding.wait(10)
+    started = time.monotonic()
+    with Session(rated) as s:
+        result = executions.store(session=s, rows=[run(i) for i in range(20)], source="api")
+    thread.join()
+    assert result.inserted == 20 and time.monotonic() - started >= 0.5  # it waited for the other writer
+    assert len(stored(rated)) == 20
