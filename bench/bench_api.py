@@ -156,26 +156,32 @@ async def load(url: str, headers: dict, paths: list[str], rate: float, seconds: 
     """Send rate x seconds requests, the i-th due at start + i / rate; latency counts from the due time."""
     n = max(1, int(rate * seconds))
     pool = Pool(url, headers)
-    results: list[tuple[float, bool]] = []
+    results: list[tuple[float, bool, str]] = []
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.3
 
     async def one(i: int) -> None:
         due = start + i / rate
         await asyncio.sleep(max(0.0, due - loop.time()))
+        path = paths[i % len(paths)]
         try:
-            ok = await asyncio.wait_for(pool.get(paths[i % len(paths)]), 30) == 200
+            ok = await asyncio.wait_for(pool.get(path), 30) == 200
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             ok = False
-        results.append((loop.time() - due, ok))
+        results.append((loop.time() - due, ok, path.split("?")[0]))
 
     await asyncio.gather(*(one(i) for i in range(n)))
     elapsed = loop.time() - start
     pool.close()
-    latencies = sorted(1000 * latency for latency, _ in results)
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
-    return {"rate": rate, "sent": n, "achieved": n / elapsed, "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99),
-            "max": latencies[-1], "errors": sum(not ok for _, ok in results)}  # fmt: skip
+    latencies = sorted(1000 * latency for latency, _, _ in results)
+    pick = lambda values, q: values[min(len(values) - 1, int(q * len(values)))]  # noqa: E731
+    endpoints = {}
+    for endpoint in sorted({e for _, _, e in results}):
+        mine = sorted(1000 * latency for latency, _, e in results if e == endpoint)
+        endpoints[endpoint] = (pick(mine, 0.50), pick(mine, 0.99))
+    return {"rate": rate, "sent": n, "achieved": n / elapsed, "p50": pick(latencies, 0.50),
+            "p95": pick(latencies, 0.95), "p99": pick(latencies, 0.99), "max": latencies[-1],
+            "errors": sum(not ok for _, ok, _ in results), "endpoints": endpoints}  # fmt: skip
 
 
 def sequential(url: str, headers: dict, paths: list[str], runs: int) -> dict[str, float]:
@@ -202,6 +208,10 @@ def print_rates(rows: list[dict]) -> None:
         verdict = "holds" if r["p99"] <= TARGET_P99_MS and not r["errors"] else "misses"
         print(f"{r['rate']:>7.0f} {r['achieved']:>9.1f} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['p99']:>8.1f} "
               f"{r['max']:>8.1f} {r['errors']:>7}  {verdict}")  # fmt: skip
+    for r in rows:
+        if r["rate"] == TARGET_RATE:
+            parts = ", ".join(f"{e} p50 {p50:.1f} / p99 {p99:.1f} ms" for e, (p50, p99) in r["endpoints"].items())
+            print(f"at {TARGET_RATE}/s per endpoint: {parts}")
     held = [r["rate"] for r in rows if r["p99"] <= TARGET_P99_MS and not r["errors"]]
     at_target = next((r for r in rows if r["rate"] == TARGET_RATE), None)
     target = "not measured"
