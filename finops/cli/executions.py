@@ -80,7 +80,7 @@ def run_list(args) -> int:
     with db.session() as s:
         view = execution_reports.execution_costs(session=s, start=start, end=end)
     frame = {"month": view.monthly, "workflow": view.by_workflow, "user": view.by_user, "run": view.top_runs}[args.by]
-    money = [c for c in frame.columns if c == "cost" or c.endswith("_per_run")]
+    money = [c for c in frame.columns if c in ("cost", "share_pct") or c.endswith("_per_run")]
     emit(frame, args.format, f"no runs in [{start}, {end})", money_cols=money, right=["runs"])
     return 0
 
