@@ -63,6 +63,8 @@ cost_pages = [
             visibility=cost_visibility),
     st.Page("pages/recommendations.py", title="Recommendations", icon=":material/lightbulb:",
             url_path="recommendations", visibility=cost_visibility),
+    st.Page("pages/execution_costs.py", title="Execution Costs", icon=":material/account_tree:",
+            url_path="execution_costs", visibility=cost_visibility),
 ]  # fmt: skip
 account_pages = [
     st.Page(

@@ -60,9 +60,22 @@ def build(engine, args) -> dict:
         rows, intervals = [], []
         for i in range(args.resources):
             owner, hourly = rng.choice(people), round(rng.uniform(0.01, 3.0), 4)
-            rows.append({"resource_type": "app", "resource_id": f"r{i}", "name": f"resource {i}", "owner": owner,
-                         "state": "running", "hourly_cost": hourly, "tags": {}, "saved_state": {}, "source": "platform",
-                         "size": "", "price_known": True, "idle": False})  # fmt: skip
+            rows.append(
+                {
+                    "resource_type": "app",
+                    "resource_id": f"r{i}",
+                    "name": f"resource {i}",
+                    "owner": owner,
+                    "state": "running",
+                    "hourly_cost": hourly,
+                    "tags": {},
+                    "saved_state": {},
+                    "source": "platform",
+                    "size": "",
+                    "price_known": True,
+                    "idle": False,
+                }
+            )
             if args.flapping:  # office hours 08:00-20:00 UTC on weekdays since January 1st
                 day = year.date()
                 while day <= now.date():
@@ -76,27 +89,52 @@ def build(engine, args) -> dict:
             else:
                 intervals.append((f"r{i}", "running", year + timedelta(hours=rng.randint(0, 2000)), None, hourly))
         s.execute(insert(Resource), rows)
-        s.execute(insert(ResourceInterval), [
-            {"resource_type": "app", "resource_id": rid, "state": st, "started_at": lo, "ended_at": hi,
-             "hourly_cost": h, "cause": "bench"} for rid, st, lo, hi, h in intervals])  # fmt: skip
+        s.execute(
+            insert(ResourceInterval),
+            [
+                {
+                    "resource_type": "app",
+                    "resource_id": rid,
+                    "state": st,
+                    "started_at": lo,
+                    "ended_at": hi,
+                    "hourly_cost": h,
+                    "cause": "bench",
+                }
+                for rid, st, lo, hi, h in intervals
+            ],
+        )
         owned: dict[str, list[str]] = {}
         for r in rows:
             owned.setdefault(r["owner"], []).append(r["resource_id"])
         group_names = []
         for i in range(args.groups):
             owner = rng.choice(people)
-            members = rng.sample(owned.get(owner, []) or ["r0"], min(len(owned.get(owner, [])) or 1, rng.randint(10, 30)))
+            members = rng.sample(
+                owned.get(owner, []) or ["r0"], min(len(owned.get(owner, [])) or 1, rng.randint(10, 30))
+            )
             s.add(ResourceGroup(name=f"group {i}", owner=owner))
             s.flush()
             gid = s.execute(select(ResourceGroup.id).where(ResourceGroup.name == f"group {i}")).scalar()
-            s.execute(insert(ResourceGroupMember), [{"group_id": gid, "resource_type": "app", "resource_id": m}
-                                                     for m in members if m in owned.get(owner, [])])  # fmt: skip
+            s.execute(
+                insert(ResourceGroupMember),
+                [
+                    {"group_id": gid, "resource_type": "app", "resource_id": m}
+                    for m in members
+                    if m in owned.get(owner, [])
+                ],
+            )
             group_names.append((f"group {i}", owner))
         s.commit()
         for i, (name, owner) in enumerate(group_names[: args.groups // 3]):
-            spec = check_schedule({"name": f"office {i}", "timezone": rng.choice(["UTC", "Europe/Berlin"]),
-                                   "periods": [{"begin": "08:00", "end": "20:00", "weekdays": "mon-fri"}],
-                                   "targets": [{"group": name}]})  # fmt: skip
+            spec = check_schedule(
+                {
+                    "name": f"office {i}",
+                    "timezone": rng.choice(["UTC", "Europe/Berlin"]),
+                    "periods": [{"begin": "08:00", "end": "20:00", "weekdays": "mon-fri"}],
+                    "targets": [{"group": name}],
+                }
+            )
             schedules.save(session=s, actor=Actor(owner), spec=spec)
         accounts = list(queries.accounts(session=s)["account_id"])
         services = queries.services(session=s)
@@ -105,16 +143,31 @@ def build(engine, args) -> dict:
         s.add(run)
         s.flush()
         series = ["total"] + [f"account:{a}" for a in accounts] + [f"service:{v}" for v in services[:20]]
-        points = [{"run_id": run.id, "series": name, "ds": last + timedelta(days=k), "yhat": 100.0, "yhat_lower": 50.0,
-                   "yhat_upper": 150.0} for name in series for k in range(1, 91)]  # fmt: skip
+        points = [
+            {
+                "run_id": run.id,
+                "series": name,
+                "ds": last + timedelta(days=k),
+                "yhat": 100.0,
+                "yhat_lower": 50.0,
+                "yhat_upper": 150.0,
+            }
+            for name in series
+            for k in range(1, 91)
+        ]
         s.execute(insert(ForecastPoint), points)
         s.commit()
         made = 0
         for i in range(args.budgets):
             roll = rng.random()
-            raw: dict = {"name": f"budget {i}", "period": rng.choice(["monthly", "monthly", "quarterly", "annual"]),
-                         "thresholds": [{"at": a, "on": rng.choice(["actual", "forecast"])}
-                                        for a in sorted(rng.sample([50, 80, 90, 100, 120], rng.randint(1, 4)))]}  # fmt: skip
+            raw: dict = {
+                "name": f"budget {i}",
+                "period": rng.choice(["monthly", "monthly", "quarterly", "annual"]),
+                "thresholds": [
+                    {"at": a, "on": rng.choice(["actual", "forecast"])}
+                    for a in sorted(rng.sample([50, 80, 90, 100, 120], rng.randint(1, 4)))
+                ],
+            }
             if rng.random() < 0.2:
                 raw["auto"] = {"basis": "average", "periods": rng.randint(1, 6)}
             else:
@@ -136,8 +189,15 @@ def build(engine, args) -> dict:
             raw["scope"] = scope
             budgets.save(session=s, actor=actor, spec=check_spec(raw))
             made += 1
-    return {"people": len(people), "resources": len(rows), "intervals": len(intervals), "groups": len(group_names),
-            "schedules": args.groups // 3, "budgets": made, "forecast points": len(points)}  # fmt: skip
+    return {
+        "people": len(people),
+        "resources": len(rows),
+        "intervals": len(intervals),
+        "groups": len(group_names),
+        "schedules": args.groups // 3,
+        "budgets": made,
+        "forecast points": len(points),
+    }
 
 
 def main() -> None:
@@ -174,14 +234,18 @@ def main() -> None:
             t0 = time.perf_counter()
             result = budget_runs.evaluate(session=s, settings=settings)
             took = time.perf_counter() - t0
-        print(f"{label}: {result['budgets']:,} budgets in {took:.2f} s ({result['budgets'] / took:,.0f} budgets/s; "
-              f"{result['alerts']:,} alerts, {result['skipped']} skipped; target <= {TARGET_S:g} s)")  # fmt: skip
+        print(
+            f"{label}: {result['budgets']:,} budgets in {took:.2f} s ({result['budgets'] / took:,.0f} budgets/s; "
+            f"{result['alerts']:,} alerts, {result['skipped']} skipped; target <= {TARGET_S:g} s)"
+        )
     with Session(engine) as s:
         t0 = time.perf_counter()
         frame = budget_runs.status(session=s, actor=Actor("admin", is_admin=True))
         took = time.perf_counter() - t0
-    print(f"status for an admin (computed, nothing stored): {len(frame):,} budgets in {took:.2f} s; "
-          f"statuses {frame['status'].value_counts().to_dict()}")  # fmt: skip
+    print(
+        f"status for an admin (computed, nothing stored): {len(frame):,} budgets in {took:.2f} s; "
+        f"statuses {frame['status'].value_counts().to_dict()}"
+    )
     engine.dispose()
 
 

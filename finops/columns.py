@@ -3,7 +3,7 @@
 The kind says how a value is shown and written: `money` is an amount read from the store (exact micro-units;
 CSV: a decimal with 6 places), `estimate` an amount computed by a model or from a price (CSV: to the cent),
 `hourly` a price per hour (CSV: 6 places), `change_pct` and `share_pct` percentages (already x 100), `ratio` a
-share between 0 and 1 shown as a percentage, `date`/`month`/`datetime` moments (CSV: ISO 8601), `source` a
+share between 0 and 1 shown as a percentage, `percent` a figure already x 100 shown to one decimal, `date`/`month`/`datetime` moments (CSV: ISO 8601), `source` a
 source code shown in words. A column not listed here is titled from its name, never shown raw.
 """
 
@@ -17,7 +17,8 @@ class Column:
 
 
 MONEY_KINDS = ("money", "estimate", "hourly")
-PLACES = {"money": 6, "hourly": 6, "estimate": 2, "change_pct": 6, "share_pct": 6, "ratio": 6, "float": 6}
+PLACES = {"money": 6, "hourly": 6, "estimate": 2, "change_pct": 6, "share_pct": 6, "ratio": 6, "float": 6,
+          "percent": 1}  # fmt: skip
 
 COLUMNS: dict[str, Column] = {
     # costs
@@ -114,8 +115,8 @@ COLUMNS: dict[str, Column] = {
     "period_start": Column("Period start", "date"),
     "period_end": Column("Period end (excluded)", "date"),
     "forecast": Column("Forecast to period end", "estimate"),
-    "pct_actual": Column("Actual, % of amount", "float"),
-    "pct_forecast": Column("Forecast, % of amount", "float"),
+    "pct_actual": Column("Actual, % of amount", "percent"),
+    "pct_forecast": Column("Forecast, % of amount", "percent"),
     "basis": Column("Actual is"),
     "forecast_basis": Column("Forecast from"),
     "amount_basis": Column("Amount set by"),

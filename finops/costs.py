@@ -11,6 +11,7 @@ from finops.money import micros_to_amount, series_to_micros
 
 OTHER = "Other"
 METRIC_COLUMNS = ("unblended_cost", "amortized_cost")
+MAX_MONTHS = 120  # the longest window a report or the API takes
 
 
 def sum_by(frame: pd.DataFrame, keys: list[str], metrics: list[str], *, sort: bool = True) -> pd.DataFrame:
@@ -77,6 +78,18 @@ def presets(today: date) -> dict[str, tuple[date, date]]:
         "Year to date": (date(today.year, 1, 1), today + timedelta(days=1)),
         "Last 12 months": (add_months(today, -12), this_month),
     }
+
+
+def month_window(today: date, months: int, year: int | None = None) -> tuple[date, date]:
+    """`[start, end)` of whole months: the last `months` ending with `today`'s month (to date), or with `year` the
+    first `months` of that year (12: the whole year)."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise ValueError(f"months must be from 1 to {MAX_MONTHS}")
+    if year is None:
+        end = add_months(today, 1)
+        return add_months(end, -months), end
+    start = date(year, 1, 1)
+    return start, add_months(start, months)
 
 
 def monthly_totals(monthly: pd.DataFrame, metric: str) -> pd.DataFrame:

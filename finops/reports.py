@@ -1,17 +1,17 @@
 """What each cost view shows, computed from the store: queries + cost math, no Streamlit.
 
-Pages (through cached loaders in finops.ui), the CLI and the future API call these.
+Pages (through cached loaders in finops.ui), the CLI and the REST API call these.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import queries, refresh_requests
+from finops.data import executions, queries, refresh_requests
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Status:
     sidecar_beat_at: object | None = None
     forecast_run: int = 0  # the newest successful forecast run (0: none yet), a cache key for forecast views
     history_error: str | None = None  # the latest run loaded the current data, but a history month failed
+    executions_version: int = 0  # the newest stored execution (0: none yet), a cache key for execution views
 
     @property
     def empty(self) -> bool:
@@ -39,6 +40,47 @@ class Status:
     @property
     def is_demo(self) -> bool:
         return "demo" in self.sources
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What every API answer states about the data, read in one query (`queries.freshness`)."""
+
+    version: int
+    executions_version: int
+    forecast_run: int
+    last_day: date | None
+    last_run_status: str | None
+    last_run_error: str | None
+    last_ok_finished: datetime | None
+
+    @property
+    def empty(self) -> bool:
+        return self.last_day is None
+
+
+def freshness(*, session: Session) -> Freshness:
+    version, executions_version, forecast_run, last_day, status_, error, finished = queries.freshness(session=session)
+    day = pd.Timestamp(last_day).date() if last_day is not None else None
+    return Freshness(version or 0, executions_version or 0, forecast_run or 0, day, status_, error, finished)
+
+
+STALE_AFTER = timedelta(hours=24)  # three scheduled refreshes a day: a day without a good one means trouble
+
+
+def stale_reason(status: Status | Freshness, now: datetime) -> str | None:
+    """Why the data may be out of date (None when it is not): no data, the latest refresh failed (the last good
+    data is served), or no successful refresh for STALE_AFTER."""
+    if status.empty:
+        return "the store holds no cost data yet"
+    if status.last_run_status == "failed":
+        return f"the latest refresh failed ({status.last_run_error}); this is the last good data"
+    finished = status.last_ok_finished
+    if isinstance(finished, datetime) and finished.tzinfo is None:
+        finished = finished.replace(tzinfo=UTC)
+    if not isinstance(finished, datetime) or now - finished > STALE_AFTER:
+        return f"no successful refresh in the last {STALE_AFTER.total_seconds() / 3600:.0f} hours"
+    return None
 
 
 def status(*, session: Session) -> Status:
@@ -61,6 +103,7 @@ def status(*, session: Session) -> Status:
         sidecar_beat_at=beat.beat_at if beat else None,
         forecast_run=queries.forecast_run_id(session=session),
         history_error=_history_error(failed),
+        executions_version=executions.version(session=session),
     )
 
 

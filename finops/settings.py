@@ -128,6 +128,21 @@ class Settings(BaseSettings):
     platform_url: str = Field(
         "", description="Base URL the platform driver POSTs start/stop to; empty means record the desired state only"
     )
+    executions_in_bill: bool = Field(
+        False,
+        description="Executions run on infrastructure already in the cloud bill: combined costs then show them as "
+        "a share of the bill instead of adding them to it",
+    )
+    api_host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the REST API listens on; 0.0.0.0 opens it to the network (put TLS in front)",
+    )
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the REST API (`python -m finops api`)")
+    api_workers: int = Field(1, ge=1, le=32, description="uvicorn worker processes of the REST API")
+    api_cache_entries: int = Field(
+        256, ge=0, le=100_000, description="Responses each API process keeps per data version (0: none)"
+    )
 
     smtp_host: str = Field("", description="SMTP server that sends budget alerts by email; empty: email is off")
     smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from finops import auth, costs, reports, ui
 from finops.ui import charts
+from finops.ui import executions as xui
 
 auth.require_role(auth.ADMIN)
 st.title("Overview")
@@ -48,3 +49,6 @@ else:
     st.altair_chart(charts.daily_stacked(data.daily, metric), width="stretch")
     ui.table(data.daily_totals, titles={metric: "Total"})
     ui.csv_download(data.daily, "daily_by_service.csv", "Download daily by service", "dl_daily")
+
+st.subheader("Cloud bill and execution costs")
+xui.combined_section(costs.add_months(end_month, -months), end_month, metric, status, key="overview")

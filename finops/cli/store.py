@@ -11,8 +11,8 @@ from sqlmodel import Session
 
 from finops.budgeting import periods
 from finops.cli.common import PROG, open_store, store_label
-from finops.data import budgets, db, groups, load, queries, resources, schedules, users
-from finops.data.sources import demo, resolve_source
+from finops.data import budgets, db, executions, groups, load, queries, resources, schedules, users
+from finops.data.sources import demo, demo_executions, resolve_source
 from finops.settings import get_settings
 
 
@@ -89,6 +89,13 @@ def load_demo(seed: int) -> None:
         print(f"added {made} demo schedules (development in office hours)")
         made = budgets.add_missing(session=s, items=demo.budgets(seed))
         print(f"added {made} demo budgets (two teams' groups, the platform)")
+        last = end - timedelta(days=1)
+        stored = executions.load_demo(
+            session=s,
+            runs_to_add=demo_executions.runs(seed, start, last),
+            rate_card=demo_executions.rate_card(start, last),
+        )
+        print(f"stored {stored.inserted:,} demo workflow runs ({len(stored.existing):,} were already there)")
 
 
 def run_init(_args) -> int:
@@ -142,6 +149,8 @@ def run_bootstrap(_args) -> int:
         f"  username: admin\n"
         f"  password: {password}\n"
         f"This password is shown only this once. Change it with: {PROG} users passwd admin\n"
+        f"REST API: http://{ui_host(settings.api_host)}:{settings.api_port}/docs (a token: {PROG} tokens add NAME "
+        f"--user admin)\n"
         f"{rule}"
     )
     return 0

@@ -137,7 +137,7 @@ def _store_periods(session: Session, results: list[Result], as_of: datetime) -> 
                 "amount_basis": row.amount_basis}), **values})  # fmt: skip
     db.insert_missing(session, BudgetPeriod, fresh, ["budget_id", "period_start"])
     if changed:
-        columns = {k: bindparam(k) for k in changed[0] if k != "row_id"}
+        columns: dict = {k: bindparam(k) for k in changed[0] if k != "row_id"}
         session.execute(update(table).where(table.c.id == bindparam("row_id")).values(**columns), changed)
 
 
@@ -184,12 +184,13 @@ def _alert(session: Session, r: Result, i: int, settings: Any, as_of: datetime, 
     """Record threshold i's alert unless it exists; (alerts, actions, queued) added."""
     row, spec = r.thresholds[i], r.specs[i]
     value = r.figures.actual if spec.on == "actual" else r.figures.forecast
+    subject = _subject(r, spec)
     values = {
         "budget_id": r.budget.id, "threshold_id": row.id, "period_start": r.start, "period_end": r.end,
         "budget_name": r.budget.name, "owner": r.budget.owner, "threshold": spec.label(), "on": spec.on,
         "value_micros": amount_to_micros(round(value, 6)),
         "limit_micros": amount_to_micros(round(spec.limit(r.amount), 6)),
-        "amount_micros": amount_to_micros(round(r.amount, 6)), "basis": r.figures.basis, "message": _subject(r, spec),
+        "amount_micros": amount_to_micros(round(r.amount, 6)), "basis": r.figures.basis, "message": subject,
         "created_at": utcnow(),
     }  # fmt: skip
     alert_id = db.insert_new(session, BudgetAlert, values, ["budget_id", "threshold_id", "period_start"])
@@ -197,7 +198,7 @@ def _alert(session: Session, r: Result, i: int, settings: Any, as_of: datetime, 
         return 0, 0, 0
     action = budget_actions.propose(session, budget=r.budget, threshold=row, alert_id=alert_id, label=spec.label(),
                                     now=as_of)  # fmt: skip
-    subject, body = values["message"], _body(r, spec, scope, action)
+    body = _body(r, spec, scope, action)
     channels = [c for c in spec.channels if c != INBOX]
     queued = notifications.enqueue(session, alert_id=alert_id, channels=channels, subject=subject, body=body,
                                    settings=settings)  # fmt: skip

@@ -85,6 +85,20 @@ def session() -> Iterator[Session]:
         yield s
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's next transaction as a writer (committing what it held first).
+
+    On SQLite a transaction that has read the store can no longer write once another process committed: SQLite
+    answers "database is locked" at once, whatever the busy timeout. A writer that reads before it writes in one
+    transaction therefore takes the write lock first (BEGIN IMMEDIATE, which waits the busy timeout like any
+    write). PostgreSQL needs nothing here.
+    """
+    session.commit()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def check_reachable(engine: Engine | None = None) -> None:
     """Raise StoreUnavailable with a readable message when the store cannot be opened."""
     engine = engine or get_engine()

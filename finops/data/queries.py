@@ -5,7 +5,8 @@ from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import case, func, select
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
+from sqlmodel import col as column
 
 from finops.data.tables import (
     CeApiCall,
@@ -308,3 +309,29 @@ def price_sources(*, session: Session) -> pd.DataFrame:
     source = case((col(Resource.price_known), col(Resource.price_source)), else_="unknown")
     stmt = select(source, func.count()).where(col(Resource.source) == "aws").group_by(source).order_by(source)
     return _frame(session, stmt, ["source", "resources"])
+
+
+def currencies(*, session: Session) -> list[str]:
+    """Currencies the cost data holds, sorted (from the monthly rollup: a few thousand rows at most)."""
+    currency = column(CostMonthlyService.currency)
+    return [r[0] for r in session.connection().execute(select(currency).distinct().order_by(currency))]
+
+
+def freshness(*, session: Session) -> tuple:
+    """In one query: data version, newest execution id, newest successful forecast run, last day with data, the
+    newest run's status and error, and when the newest successful run finished (the API's meta on every request)."""
+    run = SQLModel.metadata.tables["refresh_run"].c
+    newest = lambda column: select(column).order_by(run.id.desc()).limit(1).scalar_subquery()  # noqa: E731
+    ok = run.status == "ok"
+    stmt = select(
+        select(func.max(run.id)).where(ok).scalar_subquery(),
+        select(func.max(SQLModel.metadata.tables["execution"].c.id)).scalar_subquery(),
+        select(func.max(SQLModel.metadata.tables["forecast_run"].c.id))
+        .where(SQLModel.metadata.tables["forecast_run"].c.status == "ok")
+        .scalar_subquery(),
+        select(func.max(SQLModel.metadata.tables["cost_daily"].c.day)).scalar_subquery(),
+        newest(run.status),
+        newest(run.error),
+        select(run.finished_at).where(ok).order_by(run.id.desc()).limit(1).scalar_subquery(),
+    )
+    return tuple(session.connection().execute(stmt).one())

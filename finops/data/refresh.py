@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import aws_errors, ce_features, load
+from finops.data import aws_errors, ce_features, executions, load
 from finops.data.ce_calls import BudgetExceeded, Recorder
-from finops.data.sources import aws_ce, demo, resolve_source
+from finops.data.sources import aws_ce, demo, demo_executions, resolve_source
 from finops.data.tables import CostDaily, RefreshRun
 from finops.settings import Settings
 
@@ -80,6 +80,12 @@ def refresh_demo(session: Session, settings: Settings, today: date) -> RefreshRu
     if oldest is not None and oldest < start:
         start = oldest
     run = load.replace_window(session, demo.SOURCE, start, end_day + timedelta(days=1), rows)
+    first = rows["day"].min()  # the demo's runs follow its days (those already stored stay as they are)
+    executions.load_demo(
+        session=session,
+        runs_to_add=demo_executions.runs(settings.demo_seed, first, end_day),
+        rate_card=demo_executions.rate_card(first, end_day),
+    )
     session.refresh(run)
     return run
 

@@ -754,3 +754,64 @@ class AwsPrice(SQLModel, table=True):
     effective_date: date | None = None  # the price list's effectiveDate of the on-demand term
     fetched_at: datetime = Field(default_factory=utcnow)
     sku: str = Field(default="", max_length=64)
+
+
+class ExecutionRate(SQLModel, table=True):
+    """The rate card: what one unit of a compute type costs per hour from `effective_from` on (USD micro-units).
+
+    A new rate is a new row; an execution's cost is computed once, from the rate in force when it started, so a
+    rate change never rewrites history.
+    """
+
+    __tablename__ = "execution_rate"
+    __table_args__ = (UniqueConstraint("compute_type", "effective_from"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    compute_type: str = Field(max_length=64)
+    effective_from: datetime
+    usd_per_hour_micros: int = Field(sa_column=money())
+    gpu: bool = False
+    note: str = Field(default="", max_length=256)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=64)
+
+
+class Execution(SQLModel, table=True):
+    """One workflow run reported by the platform (API, CSV or the demo), with its cost computed once."""
+
+    __tablename__ = "execution"
+    __table_args__ = (Index("ix_execution_started_at", "started_at"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(max_length=128, unique=True)  # the platform's id: a re-sent run is not stored twice
+    workflow_id: str = Field(max_length=128, index=True)
+    workflow_name: str = Field(default="", max_length=256)
+    username: str = Field(default="", max_length=64)
+    started_at: datetime
+    ended_at: datetime
+    status: str = Field(default="succeeded", max_length=16)  # succeeded | failed | cancelled
+    compute_type: str = Field(max_length=64)
+    compute_count: int = 1
+    rate_micros: int = Field(sa_column=money())  # USD per hour per unit in force when it started
+    cost_micros: int = Field(sa_column=money())  # rate x count x duration, rounded half-even once
+    currency: str = Field(default="USD", max_length=3)
+    source: str = Field(default="api", max_length=16)  # api | csv | demo
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the REST API, acting as its user; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (NEVER_REUSED,)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    username: str = Field(max_length=64, index=True)
+    token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256 of the whole token
+    prefix: str = Field(max_length=16)  # the token's first characters, to recognise it in a list
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=64)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None

@@ -4,11 +4,14 @@ from finops.columns import source_name
 from finops.ui.format import money, pct, plain, ratio_pct
 from finops.ui.loaders import (
     account_names,
+    combined_costs,
     data_sources,
+    execution_costs,
     forecast_series,
     forecast_view,
     home_kpis,
     overview,
+    rate_card,
     schedule_savings,
     service_breakdown,
     service_names,
@@ -27,9 +30,11 @@ from finops.ui.widgets import (
 
 __all__ = [
     "account_names",
+    "combined_costs",
     "csv_download",
     "data_sources",
     "date_range_picker",
+    "execution_costs",
     "freshness_badge",
     "home_kpis",
     "metric_picker",
@@ -37,6 +42,7 @@ __all__ = [
     "overview",
     "pct",
     "plain",
+    "rate_card",
     "ratio_pct",
     "forecast_series",
     "forecast_view",

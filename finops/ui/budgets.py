@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 from sqlalchemy import select
+from sqlmodel import col
 
 from finops.budgeting import evaluation, periods
 from finops.budgeting.specs import (
@@ -81,7 +82,7 @@ def options(actor: Actor) -> dict:
     with db.session() as s:
         users = [actor.username]
         if actor.is_admin:
-            users = list(s.execute(select(User.username).order_by(User.username)).scalars())
+            users = list(s.execute(select(col(User.username)).order_by(col(User.username))).scalars())
         listed, _total = groups.list_groups(session=s, actor=actor, status="active", per_page=groups.MAX_PER_PAGE)
         group_labels = {f"{r.name} ({r.owner})": str(r.id) for r in listed.itertuples(index=False)}
         accounts = queries.accounts(session=s) if actor.is_admin else pd.DataFrame(columns=["account_id"])
@@ -128,7 +129,9 @@ def _threshold_editor(key: str, i: int, t: ThresholdSpec, opts: dict) -> dict:
         ACTIONS,
         index=ACTIONS.index(t.action),
         key=f"{key}_act_{i}",
-        format_func={"notify": "notify only", "schedule": "attach a schedule", "stop": "stop the resources"}.get,
+        format_func=lambda k: {"notify": "notify only", "schedule": "attach a schedule", "stop": "stop the resources"}[
+            k
+        ],
     )
     out = {
         "at": at,
@@ -143,7 +146,7 @@ def _threshold_editor(key: str, i: int, t: ThresholdSpec, opts: dict) -> dict:
             APPROVALS,
             index=APPROVALS.index(t.approval),
             key=f"{key}_ap_{i}",
-            format_func={"manual": "an owner or admin approves", "automatic": "automatic"}.get,
+            format_func=lambda k: {"manual": "an owner or admin approves", "automatic": "automatic"}[k],
         )
     if action == "schedule":
         names = opts["schedules"] or [""]
@@ -169,11 +172,11 @@ def editor(key: str, initial: BudgetSpec | None, actor: Actor, opts: dict) -> di
         scopes,
         index=scopes.index(spec.scope) if spec.scope in scopes else 0,
         key=f"{key}_scope",
-        format_func={
+        format_func=lambda k: {
             "group": "a resource group",
             "user": "a person's resources",
             "platform": "the platform (costs)",
-        }.get,
+        }[k],
     )
     raw: dict = {"name": name, "scope": {"kind": scope}}
     description = st.text_input("Description", value=spec.description, key=f"{key}_desc", max_chars=1000)
@@ -212,12 +215,18 @@ def editor(key: str, initial: BudgetSpec | None, actor: Actor, opts: dict) -> di
     c5, c6, c7 = st.columns(3)
     periods_ = list(PERIOD_LABELS)
     raw["period"] = c5.selectbox(
-        "Period", periods_, index=periods_.index(spec.period), key=f"{key}_period", format_func=PERIOD_LABELS.get
+        "Period",
+        periods_,
+        index=periods_.index(spec.period),
+        key=f"{key}_period",
+        format_func=lambda k: PERIOD_LABELS[k],
     )
     raw["metric"] = c6.selectbox("Cost", METRICS, index=METRICS.index(spec.metric), key=f"{key}_metric")
     modes = list(AMOUNT_MODES)
     mode = "fixed" if spec.amount is not None or not spec.auto_basis else spec.auto_basis
-    mode = c7.selectbox("Amount", modes, index=modes.index(mode), key=f"{key}_mode", format_func=AMOUNT_MODES.get)
+    mode = c7.selectbox(
+        "Amount", modes, index=modes.index(mode), key=f"{key}_mode", format_func=lambda k: AMOUNT_MODES[k]
+    )
     if mode == "fixed":
         raw["amount"] = st.text_input(
             "Amount (USD a period)",

@@ -180,7 +180,7 @@ def week_grid(grid: pd.DataFrame, zone: str) -> alt.Chart:
 BUDGET_LINES = {"actual": "#1f77b4", "forecast": "#ff7f0e", "budget": "#d62728"}
 
 
-def budget_progress(status: pd.DataFrame, marks: pd.DataFrame) -> alt.LayerChart:
+def budget_progress(status: pd.DataFrame, marks: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """Per budget its actual and forecast spend as % of the amount (bars), 100 % (the rule) and each threshold
     (ticks). `status`: name, pct_actual, pct_forecast, status; `marks`: name, pct, label."""
     rows = []

@@ -48,6 +48,8 @@ def _config(kind: str, title: str, name: str):
         return cc.NumberColumn(title, format="%+.1f%%")
     if kind == "share_pct":
         return cc.ProgressColumn(title, format="%.1f%%", min_value=0, max_value=100)
+    if kind == "percent":
+        return cc.NumberColumn(title, format="%.1f %%")
     if kind == "ratio":
         return cc.NumberColumn(title, format="percent")
     if kind == "int":

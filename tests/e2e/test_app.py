@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
+from finops.costs import month_window
 from finops.data.sources import demo
 from tests.conftest import ADMIN, MEMBER, ROOT
 
@@ -205,6 +206,34 @@ def test_admin_opens_forecast_anomalies_and_recommendations(page: Page, app_url)
     nav(page, "Recommendations")
     expect(page.get_by_text("Estimated monthly savings").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stDataFrame").first).to_contain_text("schedule", timeout=TIMEOUT)
+
+
+def test_admin_opens_execution_costs_and_downloads_runs_per_workflow(page: Page, app_url, app_store, tmp_path):
+    import sqlite3
+
+    log_in(page, app_url, *ADMIN)
+    expect(page.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
+    nav(page, "Execution Costs")
+    expect(page.get_by_text("Cost per run (mean)").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Rate card").first).to_be_visible()
+    page.get_by_role("tab", name="By workflow").click()
+    with page.expect_download(timeout=TIMEOUT) as info:
+        page.get_by_role("button", name="Download executions by workflow").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    csv = pd.read_csv(path)
+    start, _ = month_window(datetime.now(UTC).date(), 12)  # the page's default: 12 months, the current to date
+    with sqlite3.connect(app_store) as conn:
+        expected = conn.execute(
+            "SELECT SUM(cost_micros) FROM execution WHERE started_at >= ?", (f"{start} 00:00:00",)
+        ).fetchone()[0]
+    assert {"workflow_name", "runs", "cost", "median_per_run", "p90_per_run"} <= set(csv.columns)
+    assert csv["cost"].sum() == pytest.approx(expected / 1e6, abs=0.01)
+
+    nav(page, "Overview")
+    expect(page.get_by_role("heading", name="Cloud bill and execution costs").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Download combined costs")).to_be_visible(timeout=TIMEOUT)
 
 
 def test_a_password_change_ends_the_login_and_its_cookie(page: Page, app_url, app_store):

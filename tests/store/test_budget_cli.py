@@ -80,7 +80,7 @@ def test_import_evaluate_status_approve_export_delete(cli_store, tmp_path, capsy
                                                "forecast", "pct_actual", "pct_forecast", "status"]  # fmt: skip
     web = rows["web-team"]
     assert (web["period_start"], web["period_end"], web["amount"], web["actual"], web["forecast"]) == (
-        "2026-11-01", "2026-12-01", "1000.0", "960.0", "1440.0")  # fmt: skip
+        "2026-11-01", "2026-12-01", "1000.00", "960.00", "1440.00")  # fmt: skip
     assert (web["pct_actual"], web["pct_forecast"], web["status"]) == ("96.0", "144.0", "forecast_over")
     assert rows["everything"]["status"] == "no_data"
     code, out, _ = run(capsys, "budgets", "status")
