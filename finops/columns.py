@@ -3,8 +3,9 @@
 The kind says how a value is shown and written: `money` is an amount read from the store (exact micro-units;
 CSV: a decimal with 6 places), `estimate` an amount computed by a model or from a price (CSV: to the cent),
 `hourly` a price per hour (CSV: 6 places), `change_pct` and `share_pct` percentages (already x 100), `ratio` a
-share between 0 and 1 shown as a percentage, `percent` a figure already x 100 shown to one decimal, `date`/`month`/`datetime` moments (CSV: ISO 8601), `source` a
-source code shown in words. A column not listed here is titled from its name, never shown raw.
+share between 0 and 1 shown as a percentage, `percent` a figure already x 100 shown to one decimal,
+`date`/`month`/`datetime` moments (CSV: ISO 8601), `source` a source code shown in words. A column not listed
+here is titled from its name, never shown raw.
 """
 
 from dataclasses import dataclass

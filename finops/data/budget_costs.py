@@ -31,6 +31,7 @@ from finops.data.tables import (
     Budget,
     CostDaily,
     CostMonthly,
+    Execution,
     ForecastPoint,
     ForecastRun,
     Resource,
@@ -224,6 +225,7 @@ class Costs:
         self._resources: dict[Key, tuple[float, str, str]] = {}  # hourly cost, state, owner
         self._spent: dict[date, dict[Key, float]] = {}
         self._past: dict[tuple[date, date], dict[Key, float]] = {}
+        self._runs: dict[date, tuple[dict[str, float], dict[str, float]]] = {}
         if not budgets:
             return
         stmt = select(col(Resource.resource_type), col(Resource.resource_id), col(Resource.hourly_cost),
@@ -249,8 +251,10 @@ class Costs:
                 self._members[b.id or 0] = in_group.get(b.group_id, [])
             else:
                 self._members[b.id or 0] = []  # the group is gone
-        for start in {period_of(b, self.as_of)[0] for b in budgets}:
+        starts = {period_of(b, self.as_of)[0] for b in budgets}
+        for start in starts:
             self._spent[start] = ledger.running_costs(self.session, periods.midnight(start), self.as_of)
+        self._load_runs(starts)
         self._timetables = schedule_runs.timetables_by_resource(self.session)
         self._held = schedule_runs.budget_holds(self.session, self.as_of)
         self._hours_cache: dict[tuple, float] = {}
@@ -265,19 +269,51 @@ class Costs:
             self._hours_cache[cache_key] = union_running_hours([t for _, t in tables], self.as_of, end, running)
         return self._hours_cache[cache_key]
 
+    def _load_runs(self, starts: set[date]) -> None:
+        """Workflow runs' costs (exact, from the rate card) per user and per workflow since each period start, and
+        over the last RUN_RATE_DAYS (their run rate)."""
+        e = Execution
+        windows = {start: periods.midnight(start) for start in starts}
+        windows[date.min] = self.as_of - timedelta(days=RUN_RATE_DAYS)
+        for key, since in windows.items():
+            stmt = (
+                select(col(e.username), col(e.workflow_id), func.sum(col(e.cost_micros)))
+                .where(col(e.started_at) >= since, col(e.started_at) < self.as_of)
+                .group_by(col(e.username), col(e.workflow_id))
+            )
+            by_user: dict[str, float] = defaultdict(float)
+            by_workflow: dict[str, float] = defaultdict(float)
+            for user, workflow, micros in self.session.execute(stmt).all():
+                by_user[user] += micros_to_amount(int(micros or 0))
+                by_workflow[workflow] += micros_to_amount(int(micros or 0))
+            self._runs[key] = (by_user, by_workflow)
+
+    def _run_cost(self, budget: Budget, key: date) -> float:
+        """What the scope's workflow runs cost: a user's own runs; a group's, the runs of the workflows it holds."""
+        by_user, by_workflow = self._runs.get(key, ({}, {}))
+        if budget.scope == "user":
+            return by_user.get(budget.scope_user, 0.0)
+        workflows = {ident for kind, ident in self._members.get(budget.id or 0, []) if kind == "workflow"}
+        return sum(by_workflow.get(w, 0.0) for w in workflows)
+
     def _people_figures(self, budget: Budget, start: date, end: date) -> Figures:
         members = [k for k in self._members.get(budget.id or 0, []) if k in self._resources]
-        if not members:
-            return Figures(0.0, 0.0, ESTIMATED, "no resources in the scope", known=False)
+        runs, recent_runs = self._run_cost(budget, start), self._run_cost(budget, date.min)
+        if not members and not runs and not recent_runs:
+            return Figures(0.0, 0.0, ESTIMATED, "no resources or workflow runs in the scope", known=False)
         spent = self._spent.get(start, {})
-        actual = sum(spent.get(k, 0.0) for k in members)
+        actual = sum(spent.get(k, 0.0) for k in members) + runs
         end_at = periods.midnight(end)
         rest = sum(self._resources[k][0] * self._rest_hours(k, end_at) for k in members)
+        rest += recent_runs / RUN_RATE_DAYS * periods.hours_between(self.as_of, end_at) / 24
         scheduled = sum(1 for k in members if k in self._timetables)
         basis = (
             "running now, to period end" if not scheduled else f"schedules ({scheduled} of {len(members)} resources)"
         )
-        return Figures(actual, actual + rest, ESTIMATED, basis)
+        if recent_runs:
+            basis += f"; workflow runs at their {RUN_RATE_DAYS}-day rate"
+        # runs are priced exactly from the rate card; resource hours are an estimate
+        return Figures(actual, actual + rest, ESTIMATED if members else BILLED, basis)
 
     # ---- every scope ----------------------------------------------------------------------------------------
 

@@ -129,3 +129,24 @@ def test_the_inbox_lists_alerts_and_marks_them_seen(team):
     with Session(team) as s:
         assert notifications.unread_count(session=s, actor=MEMBER) == 0
         assert notifications.unread_count(session=s, actor=ADMIN) == 2  # the admin has not looked yet
+
+
+def test_the_budget_and_inbox_csvs_have_their_documented_headers_and_the_stores_figures(team, downloads):
+    from tests.pages.test_exports import check_headers, rows
+
+    with Session(team) as s:
+        spec = check_spec({"name": "csv", "scope": {"group": "e2e team"}, "amount": 10,
+                           "thresholds": [{"at": 50, "action": "stop"}]})  # fmt: skip
+        budgets.save(session=s, actor=MEMBER, spec=spec)
+        budget_runs.evaluate(session=s, settings=get_settings())
+    open_page(PAGE, username="member", role="member")
+    open_page("pages/inbox.py", username="member", role="member")
+    names = {n for n in downloads if n.startswith(("budget", "alert"))}
+    check_headers({n: downloads[n] for n in names}, expect=5)  # budgets, daily, alerts, actions; inbox alerts
+    with Session(team) as s:
+        expected = budget_runs.status(session=s, actor=MEMBER).set_index("name").loc["csv"]
+    [row] = rows(downloads["budgets.csv"])
+    assert row["actual"] == f"{expected['actual']:.2f}" and row["basis"] == "estimated"
+    assert sum(float(r["spend"]) for r in rows(downloads[next(n for n in names if n.endswith("_daily.csv"))])) == (
+        pytest.approx(expected["actual"], abs=0.05)
+    )

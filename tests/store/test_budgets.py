@@ -365,3 +365,30 @@ def test_deleting_a_budget_cancels_its_waiting_actions_and_keeps_its_alerts(web)
     assert count(web, Notification) == 0
     frame = pd.DataFrame(budget_actions.recent(session=web, actor=ADMIN))
     assert frame["status"].tolist() == ["cancelled"]
+
+
+def test_a_user_and_a_group_budget_count_their_workflow_runs_priced_by_the_rate_card(web):
+    from finops.data import executions, rates
+    from finops.data.execution_fields import clean
+
+    with at(NOV_1):
+        rates.set_rate(session=web, actor=ADMIN, compute_type="cpu", usd_per_hour=10, effective_from=date(2026, 1, 1))
+        resources.add_resource(session=web, resource_type="workflow", resource_id="wf-etl", name="ETL", owner="lead")
+        groups.add_resource(session=web, actor=LEAD, group_id=1, resource_type="workflow", resource_id="wf-etl")
+    runs = [  # two hours of the lead's ETL on Nov 5, one hour of someone else's other workflow
+        {"execution_id": "r1", "workflow_id": "wf-etl", "user": "lead", "started_at": "2026-11-05T01:00:00Z",
+         "ended_at": "2026-11-05T03:00:00Z", "compute_type": "cpu"},
+        {"execution_id": "r2", "workflow_id": "wf-other", "user": "other", "started_at": "2026-11-05T01:00:00Z",
+         "ended_at": "2026-11-05T02:00:00Z", "compute_type": "cpu"},
+    ]  # fmt: skip
+    executions.store(session=web, rows=[clean(r) for r in runs], source="api")
+    budget(web)
+    budget(web, name="mine", scope={"kind": "user", "user": "lead"})
+    budget(web, name="theirs", scope={"kind": "user", "user": "other"}, actor=ADMIN)
+    group = status_of(web, LEAD, NOV_11)
+    assert group["actual"] == 720.0 + 20.0  # the group holds wf-etl: its run counts
+    assert group["forecast_basis"].endswith("workflow runs at their 28-day rate")
+    assert status_of(web, LEAD, NOV_11, "mine")["actual"] == 720.0 + 20.0
+    theirs = status_of(web, ADMIN, NOV_11, "theirs")  # no resources, one run: priced runs only, billed
+    assert (theirs["actual"], theirs["basis"]) == (10.0, "billed")
+    assert theirs["forecast"] == pytest.approx(10.0 + 10.0 / 28 * 20, abs=0.01)
