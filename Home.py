@@ -6,6 +6,7 @@ from finops import auth
 from finops.data.db import StoreUnavailable, check_reachable, get_engine, schema_revisions
 from finops.markup import plain
 from finops.settings import InvalidSettings, get_settings
+from finops.ui.loaders import inbox_badge
 
 st.set_page_config(page_title="FinOps", page_icon=":material/savings:", layout="wide")
 
@@ -27,6 +28,8 @@ if current != heads:
 user = auth.login()
 if user is None:
     st.stop()
+
+unread = inbox_badge(user)
 
 # Cost pages are registered for everyone so a member who opens one by URL gets the page's own
 # "admins only" answer rather than a silent redirect; members just don't see them in the menu.
@@ -60,6 +63,8 @@ cost_pages = [
             visibility=cost_visibility),
     st.Page("pages/recommendations.py", title="Recommendations", icon=":material/lightbulb:",
             url_path="recommendations", visibility=cost_visibility),
+    st.Page("pages/execution_costs.py", title="Execution Costs", icon=":material/account_tree:",
+            url_path="execution_costs", visibility=cost_visibility),
 ]  # fmt: skip
 account_pages = [
     st.Page(
@@ -81,6 +86,9 @@ team_pages = [
     st.Page("pages/resource_groups.py", title="Resource Groups", icon=":material/workspaces:",
             url_path="resource_groups"),
     st.Page("pages/schedules.py", title="Schedules", icon=":material/schedule:", url_path="schedules"),
+    st.Page("pages/budgets.py", title="Budgets", icon=":material/account_balance_wallet:", url_path="budgets"),
+    st.Page("pages/inbox.py", title=f"Inbox ({unread} new)" if unread else "Inbox", icon=":material/inbox:",
+            url_path="inbox"),
 ]  # fmt: skip
 page = st.navigation({"Costs": cost_pages, "Teams": team_pages, "Admin": admin_pages, "Account": account_pages})
 

@@ -7,8 +7,21 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from finops.money import micros_to_amount, series_to_micros
+
 OTHER = "Other"
 METRIC_COLUMNS = ("unblended_cost", "amortized_cost")
+MAX_MONTHS = 120  # the longest window a report or the API takes
+
+
+def sum_by(frame: pd.DataFrame, keys: list[str], metrics: list[str], *, sort: bool = True) -> pd.DataFrame:
+    """Exact sums of money columns per `keys`: amounts are added as integer micro-units (as the store holds them),
+    so every sum is the float nearest to its exact value, and a CSV writes that value to the last digit."""
+    micros = frame[keys].assign(**{m: series_to_micros(frame[m]) for m in metrics})
+    out = micros.groupby(keys, as_index=False, sort=sort)[metrics].sum()
+    for m in metrics:
+        out[m] = micros_to_amount(out[m].astype("int64"))
+    return out
 
 
 def month_start(day: date) -> date:
@@ -67,12 +80,24 @@ def presets(today: date) -> dict[str, tuple[date, date]]:
     }
 
 
+def month_window(today: date, months: int, year: int | None = None) -> tuple[date, date]:
+    """`[start, end)` of whole months: the last `months` ending with `today`'s month (to date), or with `year` the
+    first `months` of that year (12: the whole year)."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise ValueError(f"months must be from 1 to {MAX_MONTHS}")
+    if year is None:
+        end = add_months(today, 1)
+        return add_months(end, -months), end
+    start = date(year, 1, 1)
+    return start, add_months(start, months)
+
+
 def monthly_totals(monthly: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Total per month with month-over-month change.
 
     Expects month, <metric>; returns month, <metric>, mom_pct (NaN for the first month).
     """
-    totals = monthly.groupby("month", as_index=False)[metric].sum().sort_values("month", ignore_index=True)
+    totals = sum_by(monthly, ["month"], [metric]).sort_values("month", ignore_index=True)
     previous = totals[metric].shift(1)
     totals["mom_pct"] = (totals[metric] - previous) / previous.abs().where(previous != 0) * 100.0
     return totals
@@ -93,7 +118,7 @@ def monthly_by_service(monthly: pd.DataFrame, metric: str, top_n: int = 8) -> pd
     Expects month, service, <metric>; returns month, service, <metric>, sorted by month then cost.
     """
     grouped = top_n_with_other(monthly, "service", metric, top_n)
-    out = grouped.groupby(["month", "service"], as_index=False)[metric].sum()
+    out = sum_by(grouped, ["month", "service"], [metric])
     return out.sort_values(["month", metric], ascending=[True, False], ignore_index=True)
 
 
@@ -108,7 +133,7 @@ def average_monthly(monthly: pd.DataFrame, metric: str, today: date) -> tuple[fl
 
 def daily_totals(daily: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Expects day, <metric>; returns day, <metric> summed per day, sorted."""
-    return daily.groupby("day", as_index=False)[metric].sum().sort_values("day", ignore_index=True)
+    return sum_by(daily, ["day"], [metric]).sort_values("day", ignore_index=True)
 
 
 def service_comparison(current: pd.DataFrame, previous: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -117,12 +142,12 @@ def service_comparison(current: pd.DataFrame, previous: pd.DataFrame, metric: st
     Expects service, <metric> in both; returns service, <metric>, previous_<metric>, change_pct, share_pct,
     sorted by this period's cost, highest first. A service absent from a period counts as 0 there.
     """
-    cur = current.groupby("service")[metric].sum()
-    prev = previous.groupby("service")[metric].sum()
+    cur = sum_by(current, ["service"], [metric]).set_index("service")[metric]
+    prev = sum_by(previous, ["service"], [metric]).set_index("service")[metric]
     out = pd.DataFrame({metric: cur, f"previous_{metric}": prev}).fillna(0.0)
     base = out[f"previous_{metric}"]
     out["change_pct"] = (out[metric] - base) / base.abs().where(base != 0) * 100.0
-    total = out[metric].sum()
+    total = micros_to_amount(int(series_to_micros(out[metric]).sum()))
     out["share_pct"] = out[metric] / total * 100.0 if total else 0.0
     out = out.rename_axis("service").reset_index()
     return out.sort_values(metric, ascending=False, ignore_index=True)

@@ -1,17 +1,17 @@
 """What each cost view shows, computed from the store: queries + cost math, no Streamlit.
 
-Pages (through cached loaders in finops.ui), the CLI and the future API call these.
+Pages (through cached loaders in finops.ui), the CLI and the REST API call these.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import queries, refresh_requests
+from finops.data import executions, queries, refresh_requests
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Status:
     requested_at: object | None = None
     sidecar_beat_at: object | None = None
     forecast_run: int = 0  # the newest successful forecast run (0: none yet), a cache key for forecast views
+    history_error: str | None = None  # the latest run loaded the current data, but a history month failed
+    executions_version: int = 0  # the newest stored execution (0: none yet), a cache key for execution views
 
     @property
     def empty(self) -> bool:
@@ -40,11 +42,53 @@ class Status:
         return "demo" in self.sources
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """What every API answer states about the data, read in one query (`queries.freshness`)."""
+
+    version: int
+    executions_version: int
+    forecast_run: int
+    last_day: date | None
+    last_run_status: str | None
+    last_run_error: str | None
+    last_ok_finished: datetime | None
+
+    @property
+    def empty(self) -> bool:
+        return self.last_day is None
+
+
+def freshness(*, session: Session) -> Freshness:
+    version, executions_version, forecast_run, last_day, status_, error, finished = queries.freshness(session=session)
+    day = pd.Timestamp(last_day).date() if last_day is not None else None
+    return Freshness(version or 0, executions_version or 0, forecast_run or 0, day, status_, error, finished)
+
+
+STALE_AFTER = timedelta(hours=24)  # three scheduled refreshes a day: a day without a good one means trouble
+
+
+def stale_reason(status: Status | Freshness, now: datetime) -> str | None:
+    """Why the data may be out of date (None when it is not): no data, the latest refresh failed (the last good
+    data is served), or no successful refresh for STALE_AFTER."""
+    if status.empty:
+        return "the store holds no cost data yet"
+    if status.last_run_status == "failed":
+        return f"the latest refresh failed ({status.last_run_error}); this is the last good data"
+    finished = status.last_ok_finished
+    if isinstance(finished, datetime) and finished.tzinfo is None:
+        finished = finished.replace(tzinfo=UTC)
+    if not isinstance(finished, datetime) or now - finished > STALE_AFTER:
+        return f"no successful refresh in the last {STALE_AFTER.total_seconds() / 3600:.0f} hours"
+    return None
+
+
 def status(*, session: Session) -> Status:
     last, ok = queries.latest_runs(session=session)
     first_day, last_day = queries.coverage(session=session)
     request = refresh_requests.open_request(session=session)
     beat = queries.heartbeat(session=session)
+    failed = queries.failed_parts(session=session, run_id=last.id) if last is not None and last.id else []
     return Status(
         version=queries.data_version(session=session),
         sources=queries.loaded_sources(session=session),
@@ -58,7 +102,15 @@ def status(*, session: Session) -> Status:
         requested_at=request.requested_at if request else None,
         sidecar_beat_at=beat.beat_at if beat else None,
         forecast_run=queries.forecast_run_id(session=session),
+        history_error=_history_error(failed),
+        executions_version=executions.version(session=session),
     )
+
+
+def _history_error(failed: list) -> str | None:
+    """ "2025-10: <why>" for each failed history month of the latest run; None when none failed."""
+    notes = [f"{p.window_start:%Y-%m}: {p.error}" if p.window_start else str(p.error) for p in failed]
+    return "; ".join(notes) or None
 
 
 @dataclass(frozen=True)
@@ -143,7 +195,7 @@ def overview(
         by_service = costs.monthly_by_service(monthly, metric, top_n)
     daily_totals = costs.daily_totals(daily, metric) if len(daily) else pd.DataFrame(columns=["day", metric])
     daily = costs.top_n_with_other(daily, "service", metric, top_n) if len(daily) else daily
-    daily = daily.groupby(["day", "service"], as_index=False)[metric].sum() if len(daily) else daily
+    daily = costs.sum_by(daily, ["day", "service"], [metric]) if len(daily) else daily
     return Overview(monthly_totals, by_service, daily, daily_totals)
 
 
@@ -173,6 +225,9 @@ class DataSources:
     month_requests: int
     month_usd: float
     today_requests: int
+    price_sources: pd.DataFrame  # AWS resources by where their price came from: source, resources
+    prices_stored: int  # prices from the AWS Price List API in the store
+    prices_fetched_at: datetime | None  # when the newest of them was fetched
 
 
 def data_sources(*, session: Session, now: datetime) -> DataSources:
@@ -181,6 +236,9 @@ def data_sources(*, session: Session, now: datetime) -> DataSources:
     today_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     month_requests, month_usd = queries.api_spend(session=session, since=month_start)
     today_requests, _ = queries.api_spend(session=session, since=today_start)
+    from finops.data import aws_prices
+
+    stored, fetched_at = aws_prices.summary(session=session)
     return DataSources(
         runs=queries.recent_runs(session=session),
         requests=queries.refresh_requests(session=session),
@@ -188,6 +246,9 @@ def data_sources(*, session: Session, now: datetime) -> DataSources:
         month_requests=month_requests,
         month_usd=month_usd,
         today_requests=today_requests,
+        price_sources=queries.price_sources(session=session),
+        prices_stored=stored,
+        prices_fetched_at=fetched_at,
     )
 
 
@@ -210,8 +271,10 @@ def cost_report(
             rows["month"] = [costs.month_start(day) for day in rows["day"]]
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    aggregations = {metric: "sum"} | {label: "max" for label in labels}
-    out = rows.groupby(keys + ["currency"], as_index=False, sort=False).agg(aggregations)
+    out = costs.sum_by(rows, keys + ["currency"], [metric], sort=False)
+    if labels:  # an account's name, the greatest if it changed (as the rollups keep it)
+        names = rows.groupby(keys + ["currency"], as_index=False, sort=False)[labels].max()
+        out = out.merge(names, on=keys + ["currency"], how="left")
     order = [grain, metric] + keys[1:] + ["currency"]
     return out.sort_values(order, ascending=[True, False] + [True] * (len(order) - 2), ignore_index=True)[columns]
 

@@ -19,8 +19,11 @@ SOURCES = ("auto", "aws", "demo")
 ENV_PREFIX = "FINOPS_"
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+WEBHOOK = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 MIN_COOKIE_KEY = 32  # PyJWT warns about shorter HMAC keys
-SECRET_FIELDS = ("database_url", "cookie_key")  # never echoed back in a message
+SECRET_FIELDS = ("database_url", "cookie_key", "smtp_password", "channels")  # never echoed back in a message
 
 
 class InvalidSettings(ValueError):
@@ -64,6 +67,18 @@ class Settings(BaseSettings):
         True,
         description="Before a steady refresh, ask Cost Explorer for daily totals (one request) and re-pull only "
         "the days that changed",
+    )
+    aws_partial_days: int = Field(
+        1,
+        ge=0,
+        le=3,
+        description="Newest days (before today, UTC) that steady refreshes leave out while Cost Explorer is still "
+        "filling them in; they are pulled once settled. The first refresh of an empty store includes them",
+    )
+    aws_price_list: bool = Field(
+        True,
+        description="Price discovered AWS resources from the AWS Price List API (pricing:GetProducts, free); "
+        "false: the bundled price table only (offline)",
     )
     aws_retry_mode: Literal["standard", "adaptive"] = Field("standard", description="botocore retry mode")
     aws_max_attempts: int = Field(
@@ -125,6 +140,42 @@ class Settings(BaseSettings):
     )
     platform_url: str = Field(
         "", description="Base URL the platform driver POSTs start/stop to; empty means record the desired state only"
+    )
+    executions_in_bill: bool = Field(
+        False,
+        description="Executions run on infrastructure already in the cloud bill: combined costs then show them as "
+        "a share of the bill instead of adding them to it",
+    )
+    api_host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the REST API listens on; 0.0.0.0 opens it to the network (put TLS in front)",
+    )
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the REST API (`python -m finops api`)")
+    api_workers: int = Field(1, ge=1, le=32, description="uvicorn worker processes of the REST API")
+    api_cache_entries: int = Field(
+        256, ge=0, le=100_000, description="Responses each API process keeps per data version (0: none)"
+    )
+
+    smtp_host: str = Field("", description="SMTP server that sends budget alerts by email; empty: email is off")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server")
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (port 587), ssl (port 465) or none (a relay on this machine)"
+    )
+    smtp_user: str = Field("", description="Login on the SMTP server; empty: no login")
+    smtp_password: str = Field("", description="Password of the SMTP login")
+    smtp_sender: str = Field("finops@localhost", description="From address of alert emails")
+    channels: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description='Named alert channels, a JSON object: {"ops-slack": "https://hooks.slack.com/services/...", '
+        '"finance": "mailto:fin@example.com,cfo@example.com"}. Webhooks get a Slack-compatible JSON body. '
+        "Budgets name them beside inbox and email:ADDRESS",
+    )
+    budget_eval_minutes: int = Field(
+        60, ge=1, le=60, description="Budgets are evaluated after every new data version and at least this often"
+    )
+    notify_poll_seconds: int = Field(
+        15, ge=1, le=3600, description="How often the sidecar sends waiting alerts and carries out budget actions"
     )
 
     @field_validator("database_url")
@@ -211,6 +262,29 @@ class Settings(BaseSettings):
             raise ValueError("must be empty or an http(s):// URL such as http://platform.internal:8080/api")
         return value
 
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels(cls, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError('must be a JSON object such as {"ops": "https://hooks.example/T1"}') from None
+        if not isinstance(value, dict):
+            raise ValueError('must be a JSON object of name: URL, such as {"ops": "https://hooks.example/T1"}')
+        for name, target in value.items():
+            if not isinstance(name, str) or not CHANNEL_NAME.match(name) or name.lower() == "inbox":
+                raise ValueError(f"channel name {name!r}: 1-64 letters, digits, '.', '_' or '-' (and not inbox)")
+            check_channel_target(name, target)
+        return value
+
+    @field_validator("smtp_sender")
+    @classmethod
+    def _smtp_sender(cls, value: str) -> str:
+        if not EMAIL.match(value.strip()) and not re.match(r"^[^@\s]+@[A-Za-z0-9.-]+$", value.strip()):
+            raise ValueError("must be an email address such as finops@example.com")
+        return value.strip()
+
     @property
     def store_url(self) -> str:
         """The database URL in use (the explicit one, else the SQLite file under data_dir)."""
@@ -224,6 +298,26 @@ class Settings(BaseSettings):
         if not path.exists():
             create_private_file(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+def check_channel_target(name: str, target) -> str:
+    """A channel's target: an http(s) webhook URL, or mailto: with one or more comma-separated addresses."""
+    if not isinstance(target, str):
+        raise ValueError(
+            f"channel {name!r}: must be an https:// webhook URL or mailto:ADDRESS, not {type(target).__name__}"
+        )
+    target = target.strip()
+    if target.lower().startswith("mailto:"):
+        addresses = [a.strip() for a in target[len("mailto:") :].split(",") if a.strip()]
+        bad = [a for a in addresses if not EMAIL.match(a)]
+        if not addresses or bad:
+            raise ValueError(f"channel {name!r}: {bad[0] if bad else 'mailto:'!r} is not an email address")
+        return target
+    if not WEBHOOK.match(target):
+        raise ValueError(
+            f"channel {name!r}: a webhook URL must be http:// or https:// (got a {target.split(':')[0]!r} URL)"
+        )
+    return target
 
 
 def create_private_file(path: Path, text: str) -> None:

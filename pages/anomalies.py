@@ -17,7 +17,8 @@ ui.run_progress("anomalies")
 
 c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1, 2])
 since = c1.date_input("Since", value=status.last_day - timedelta(days=180), key="an_since")
-source = c2.selectbox("Source", ["all", "finops", "aws"], key="an_source")
+source = c2.selectbox("Source", ["all", "finops", "aws"], key="an_source",
+                      format_func=lambda o: "All" if o == "all" else ui.source_name(o))  # fmt: skip
 state = c3.selectbox("Status", ["all", "open", *anomalies.FEEDBACK], key="an_status")
 dimension = c4.selectbox("By", ["all", "service", "account"], key="an_dimension")
 search = c5.text_input("Service or account", key="an_search")
@@ -29,28 +30,14 @@ with db.session() as s:
         dimension=None if dimension == "all" else dimension, events=True,
     )  # fmt: skip
 
-st.caption(f"{len(table)} anomalies. Ours (finops) come from a robust seasonal model per service and per account "
-           "(one row when both see the same rise); AWS's from Cost Anomaly Detection.")  # fmt: skip
-st.dataframe(
-    table.drop(columns=["id", "score"]),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "start_day": st.column_config.DateColumn("Start"),
-        "end_day": st.column_config.DateColumn("End"),
-        "duration_days": st.column_config.NumberColumn("Days"),
-        "expected": st.column_config.NumberColumn("Expected", format="dollar"),
-        "actual": st.column_config.NumberColumn("Actual", format="dollar"),
-        "impact": st.column_config.NumberColumn("Impact", format="dollar"),
-        "impact_pct": st.column_config.NumberColumn("Impact %", format="%+.0f%%"),
-    },
-)
-ui.csv_download(table, "anomalies.csv", "Download anomalies", "dl_anomalies")
+st.caption(f"{len(table)} anomalies. FinOps's own come from a robust seasonal model per service and per account "
+           "(one row when both see the same rise); AWS's from AWS Cost Anomaly Detection.")  # fmt: skip
+ui.table(table, hide=["id", "score"], csv=("anomalies.csv", "Download anomalies", "dl_anomalies"))
 if table.empty:
     st.stop()
 
-labels = {r.id: f"{r.start_day} · {r.service or r.account_id or 'AWS monitor'} · {ui.money(r.impact)} ({r.source})"
-          for r in table.itertuples()}  # fmt: skip
+labels = {r.id: f"{r.start_day} · {r.service or r.account_id or 'AWS monitor'} · {ui.money(r.impact)} "
+              f"({ui.source_name(r.source)})" for r in table.itertuples()}  # fmt: skip
 chosen = st.selectbox("Anomaly", list(labels), format_func=labels.get, key="an_selected")
 with db.session() as s:
     views = [anomalies.series_around(session=s, anomaly_id=r.id) for r in anomalies.event_rows(session=s,

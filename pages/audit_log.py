@@ -20,5 +20,4 @@ with db.session() as s:
         since=since,
     )
 st.caption(f"{len(entries):,} entries, newest first (at most {audit.MAX_ENTRIES:,}).")
-st.dataframe(entries, hide_index=True, width="stretch")
-ui.csv_download(entries, "audit_log.csv", "Download audit log", "dl_audit")
+ui.table(entries, csv=("audit_log.csv", "Download audit log", "dl_audit"))

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from finops import auth, ui
+from finops.cron_words import cron_in_words
 from finops.settings import get_settings
 
 auth.require_role(auth.ADMIN)
@@ -21,28 +22,36 @@ c3.metric(
     help="FINOPS_AWS_MAX_REQUESTS_PER_DAY caps them: past it a refresh stops instead of spending more.",
 )
 beat = status.sidecar_beat_at
-st.caption(
-    f"Sidecar: {'running' if ui.sidecar_alive(status) else 'not running'} (last heartbeat "
-    f"{beat:%Y-%m-%d %H:%M:%S} UTC) · refreshes on `{settings.refresh_cron}` (UTC)"
+sidecar = (
+    f"{'running' if ui.sidecar_alive(status) else 'not running'} (last heartbeat {beat:%Y-%m-%d %H:%M:%S} UTC)"
     if beat
-    else "Sidecar: never started on this store (`python -m finops.jobs`, or `make run`)"
+    else "never started on this store (`python -m finops.jobs`, or `make run`)"
 )
+st.caption(f"Sidecar: {sidecar} · it refreshes costs {cron_in_words(settings.refresh_cron)}")
 
 problems = sources.features[sources.features["status"].isin(["not_permitted", "error"])]
 for row in problems.itertuples():
     st.warning(f"{row.operation}: {ui.plain(row.message)}")
 
 st.subheader("Refresh runs")
-st.dataframe(sources.runs, hide_index=True, width="stretch")
-ui.csv_download(sources.runs, "refresh_runs.csv", "Download refresh runs", "dl_runs")
+st.caption("One row per refresh; the history months it loaded are its parts.")
+ui.table(sources.runs, csv=("refresh_runs.csv", "Download refresh runs", "dl_runs"))
 
 st.subheader("Refresh requests")
-st.dataframe(sources.requests, hide_index=True, width="stretch")
-ui.csv_download(sources.requests, "refresh_requests.csv", "Download refresh requests", "dl_requests")
+ui.table(sources.requests, csv=("refresh_requests.csv", "Download refresh requests", "dl_requests"))
 
-st.subheader("Once-a-day Cost Explorer calls")
+st.subheader("Other Cost Explorer calls")
 if sources.features.empty:
-    st.caption("None yet: forecasts, anomalies and recommendations are fetched after an AWS refresh.")
+    st.caption("None yet: AWS's forecast and anomalies (daily) and recommendations (weekly) are fetched after an "
+               "AWS refresh.")  # fmt: skip
 else:
-    st.dataframe(sources.features, hide_index=True, width="stretch")
-    ui.csv_download(sources.features, "ce_features.csv", "Download call status", "dl_features")
+    ui.table(sources.features, csv=("ce_features.csv", "Download call status", "dl_features"))
+
+st.subheader("AWS prices")
+fetched = f", the newest fetched {sources.prices_fetched_at:%Y-%m-%d}" if sources.prices_fetched_at else ""
+st.caption(
+    f"{sources.prices_stored:,} prices from the AWS Price List API{fetched}; prices older than a week are fetched "
+    "again. A price the API has not given comes from the bundled table (offline fallback), else it is unknown."
+)
+if not sources.price_sources.empty:
+    ui.table(sources.price_sources, titles={"source": "Price from", "resources": "AWS resources"})

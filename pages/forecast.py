@@ -50,20 +50,10 @@ st.dataframe(
 )
 
 st.subheader("Monthly totals")
-st.dataframe(
-    view.monthly,
-    hide_index=True,
-    column_config={
-        "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
-        "yhat": st.column_config.NumberColumn("Forecast", format="dollar"),
-        "yhat_lower": st.column_config.NumberColumn(f"Lower ({level} %)", format="dollar"),
-        "yhat_upper": st.column_config.NumberColumn(f"Upper ({level} %)", format="dollar"),
-        "days": st.column_config.NumberColumn("Days forecast"),
-    },
-)
-ui.csv_download(view.monthly, f"forecast_monthly_{series}.csv", "Download monthly totals", "dl_fc_monthly")
+ui.table(view.monthly, titles={"yhat_lower": f"Lower ({level} %)", "yhat_upper": f"Upper ({level} %)",
+                               "days": "Days forecast"},
+         csv=(f"forecast_monthly_{series}.csv", "Download monthly totals", "dl_fc_monthly"))  # fmt: skip
 ui.csv_download(view.forecast, f"forecast_daily_{series}.csv", "Download daily forecast", "dl_fc_daily")
 
 st.subheader("Every series")
-st.dataframe(view.series, hide_index=True, width="stretch")
-ui.csv_download(view.series, "forecast_series.csv", "Download series errors", "dl_fc_series")
+ui.table(view.series, csv=("forecast_series.csv", "Download series errors", "dl_fc_series"))

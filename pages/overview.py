@@ -4,6 +4,7 @@ import streamlit as st
 
 from finops import auth, costs, reports, ui
 from finops.ui import charts
+from finops.ui import executions as xui
 
 auth.require_role(auth.ADMIN)
 st.title("Overview")
@@ -35,41 +36,19 @@ else:
     st.altair_chart(charts.monthly_stacked(data.monthly_services, data.monthly_totals, metric), width="stretch")
     left, right = st.columns(2)
     with left:
-        st.dataframe(
-            data.monthly_totals,
-            hide_index=True,
-            column_config={
-                "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
-                metric: st.column_config.NumberColumn("Total", format="dollar"),
-                "mom_pct": st.column_config.NumberColumn("MoM change", format="%+.1f%%"),
-            },
-        )
-        ui.csv_download(data.monthly_totals, "monthly_totals.csv", "Download monthly totals", "dl_monthly_totals")
+        ui.table(data.monthly_totals, titles={metric: "Total"},
+                 csv=("monthly_totals.csv", "Download monthly totals", "dl_monthly_totals"))  # fmt: skip
     with right:
-        st.dataframe(
-            data.monthly_services,
-            hide_index=True,
-            column_config={
-                "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
-                "service": "Service",
-                metric: st.column_config.NumberColumn("Cost", format="dollar"),
-            },
-        )
-        ui.csv_download(
-            data.monthly_services, "monthly_by_service.csv", "Download monthly by service", "dl_monthly_svc"
-        )
+        ui.table(data.monthly_services, titles={metric: "Cost"},
+                 csv=("monthly_by_service.csv", "Download monthly by service", "dl_monthly_svc"))  # fmt: skip
 
 st.subheader(f"Daily spend, last 30 days (to {status.last_day:%b %d})")
 if data.daily_totals.empty:
     st.info("No daily cost data for this selection in the last 30 days.")
 else:
     st.altair_chart(charts.daily_stacked(data.daily, metric), width="stretch")
-    st.dataframe(
-        data.daily_totals,
-        hide_index=True,
-        column_config={
-            "day": st.column_config.DateColumn("Day"),
-            metric: st.column_config.NumberColumn("Total", format="dollar"),
-        },
-    )
+    ui.table(data.daily_totals, titles={metric: "Total"})
     ui.csv_download(data.daily, "daily_by_service.csv", "Download daily by service", "dl_daily")
+
+st.subheader("Cloud bill and execution costs")
+xui.combined_section(costs.add_months(end_month, -months), end_month, metric, status, key="overview")

@@ -10,22 +10,18 @@ st.title("Recommendations")
 
 c1, c2 = st.columns(2)
 state = c1.selectbox("Status", list(recommendations.STATUSES), key="rec_status")
-source = c2.selectbox("Source", ["all", "aws_rightsizing", "aws_savings_plans", "schedule", "idle"], key="rec_source")
+source = c2.selectbox("Source", ["all", "aws_rightsizing", "aws_savings_plans", "schedule", "idle"], key="rec_source",
+                      format_func=lambda o: "All" if o == "all" else ui.source_name(o))  # fmt: skip
 with db.session() as s:
     table = recommendations.list_recommendations(session=s, status=state, source=None if source == "all" else source)
 
 st.metric(f"Estimated monthly savings ({state})", ui.money(table["estimated_monthly_savings"].sum(), decimals=2))
 st.caption(
-    "schedule: non-production resources running around the clock, priced at their hourly cost for the hours a "
-    "weekdays 08:00-20:00 schedule stops them. idle: resources marked idle. AWS: from Cost Explorer."
+    "FinOps: schedule: non-production resources running around the clock, priced at their hourly cost for the "
+    "hours a weekdays 08:00-20:00 schedule stops them (resources whose price is unknown are left out). FinOps: "
+    "idle: resources marked idle. AWS: from AWS Cost Explorer."
 )
-st.dataframe(
-    table.drop(columns=["id"]),
-    hide_index=True,
-    width="stretch",
-    column_config={"estimated_monthly_savings": st.column_config.NumberColumn("Monthly savings", format="dollar")},
-)
-ui.csv_download(table, "recommendations.csv", "Download recommendations", "dl_recommendations")
+ui.table(table, hide=["id"], csv=("recommendations.csv", "Download recommendations", "dl_recommendations"))
 if table.empty:
     st.stop()
 

@@ -31,17 +31,9 @@ if table.empty or table[metric].abs().sum() == 0:
 
 total, previous = table[metric].sum(), table[f"previous_{metric}"].sum()
 st.metric("Total this period", ui.money(total), ui.pct(costs.pct_change(total, previous)), delta_color="inverse")
-st.dataframe(
+ui.table(
     table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "service": "Service",
-        metric: st.column_config.NumberColumn("Cost this period", format="dollar"),
-        f"previous_{metric}": st.column_config.NumberColumn("Cost previous period", format="dollar"),
-        "change_pct": st.column_config.NumberColumn("Change", format="%+.1f%%"),
-        "share_pct": st.column_config.ProgressColumn("% of total", format="%.1f%%", min_value=0, max_value=100),
-    },
+    titles={metric: "Cost this period", f"previous_{metric}": "Cost previous period", "share_pct": "% of total"},
+    csv=(f"services_{start}_{end}.csv", "Download service breakdown", "dl_breakdown"),
 )
-ui.csv_download(table, f"services_{start}_{end}.csv", "Download service breakdown", "dl_breakdown")
 st.altair_chart(charts.service_bars(table, metric), width="stretch")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from finops.data import db, load, resources, users
-from finops.data.sources import demo
+from finops.data import db, executions, groups, load, resources, users
+from finops.data.sources import demo, demo_executions
 from finops.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,15 +43,23 @@ def store(tmp_path, monkeypatch):
 
 
 def seed(engine, seed_value: int = 42) -> None:
-    """Load the demo organisation and an admin and a member into the store behind `engine`."""
+    """Load the demo organisation (costs, resources, resource groups, workflow runs) and an admin and a member into
+    the store behind `engine`."""
     from sqlmodel import Session
 
     rows = demo.generate(seed=seed_value)
+    first, last = rows["day"].min(), rows["day"].max()
     with Session(engine) as s:
-        load.replace_window(s, "demo", rows["day"].min(), rows["day"].max() + timedelta(days=1), rows)
+        load.replace_window(s, "demo", first, last + timedelta(days=1), rows)
         users.add_user(session=s, username=ADMIN[0], role="admin", password=ADMIN[1], name="Ada Admin")
         users.add_user(session=s, username=MEMBER[0], role="member", password=MEMBER[1], name="Max Member")
         resources.add_missing(session=s, items=demo.resources(seed_value))
+        executions.load_demo(
+            session=s,
+            runs_to_add=demo_executions.runs(seed_value, first, last),
+            rate_card=demo_executions.rate_card(first, last),
+        )
+        groups.add_missing(session=s, items=demo.groups(seed_value))
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,9 @@ behind anyone's back. Exit codes: 0 done, 1 the command failed (one line on stde
 invalid FINOPS_* setting (one line naming it).
 
 One module per command group, each holding its parser (`register`) beside its handlers: `store` (init,
-bootstrap, demo, ui), `costs`, `refresh`, `inventory` (resources), `insights` (forecast, anomalies), `people`
-(users), `planner` (schedules). What they share is in `common`.
+bootstrap, demo, ui), `costs`, `refresh`, `inventory` (resources), `executions` (executions, rates), `insights`
+(forecast, anomalies), `people` (users), `planner` (schedules), `budgeting` (budgets, alerts), `api` (api, tokens).
+What they share is in `common`.
 """
 
 import argparse
@@ -16,14 +17,21 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from finops.cli import costs, insights, inventory, people, planner, refresh, store
+from finops.cli import api, budgeting, costs, executions, insights, inventory, people, planner, refresh, store
 from finops.cli.common import PROG, CommandError, Parser, first_line, store_label
-from finops.data import resources, users
+from finops.data import rates, resources, tokens, users
 from finops.data.db import StoreUnavailable
 from finops.settings import InvalidSettings, get_settings
 
-GROUPS = (store, refresh, costs, inventory, insights, planner, people)
-REFUSALS = (CommandError, StoreUnavailable, users.UserError, resources.ResourceError)
+GROUPS = (store, refresh, costs, inventory, executions, insights, planner, budgeting, people, api)
+REFUSALS = (
+    CommandError,
+    StoreUnavailable,
+    users.UserError,
+    resources.ResourceError,
+    rates.RateError,
+    tokens.TokenError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -81,7 +81,9 @@ def run_forecast(args) -> int:
     frame = view.forecast if args.daily else view.monthly
     if args.daily:
         frame = frame.assign(ds=frame["ds"].dt.date)
-    emit(frame.round(2), args.format, "no forecast points", money_cols=["yhat", "yhat_lower", "yhat_upper"])
+    # CSV writes every column by its kind (estimates to the cent, docs/exports.md); a table or JSON is rounded here
+    shown = frame if args.format == "csv" else frame.round(2)
+    emit(shown, args.format, "no forecast points", money_cols=["yhat", "yhat_lower", "yhat_upper"])
     return 0
 
 
@@ -98,7 +100,8 @@ def run_anomalies(args) -> int:
     if args.format == "table":
         frame = frame[["start_day", "duration_days", "service", "account_id", "expected", "actual", "impact",
                        "source", "status"]]  # fmt: skip
-    emit(frame.round(2), args.format, "no anomalies", money_cols=["expected", "actual", "impact"])
+    emit(frame if args.format == "csv" else frame.round(2), args.format, "no anomalies",
+         money_cols=["expected", "actual", "impact"])  # fmt: skip
     return 0
 
 

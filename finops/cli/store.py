@@ -3,15 +3,16 @@
 import argparse
 import os
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from finops.budgeting import periods
 from finops.cli.common import PROG, open_store, store_label
-from finops.data import db, load, queries, resources, users
-from finops.data.sources import demo, resolve_source
+from finops.data import budgets, db, executions, groups, load, queries, resources, schedules, users
+from finops.data.sources import demo, demo_executions, resolve_source
 from finops.settings import get_settings
 
 
@@ -78,8 +79,23 @@ def load_demo(seed: int) -> None:
             print(f"warning: the store also holds cost data from {', '.join(others)}", file=sys.stderr)
         run = load.replace_window(s, demo.SOURCE, start, end, rows)
         print(f"loaded {run.rows:,} demo rows (seed {seed}) for [{start}, {end}) as run {run.id}")
-        added = resources.add_missing(session=s, items=demo.resources(seed))
+        # the demo's resources have run since the start of the cost data's last three months (the ledger's history)
+        since = datetime.combine(periods.shift(end.replace(day=1), "monthly", -3)[0], time(0), tzinfo=UTC)
+        added = resources.add_missing(session=s, items=demo.resources(seed), since=since)
         print(f"added {added} demo platform resources to the inventory")
+        made = groups.add_missing(session=s, items=demo.groups(seed))
+        print(f"added {made} demo resource groups (by team and environment)")
+        made = schedules.add_missing(session=s, items=demo.schedules())
+        print(f"added {made} demo schedules (development in office hours)")
+        made = budgets.add_missing(session=s, items=demo.budgets(seed))
+        print(f"added {made} demo budgets (two teams' groups, the platform)")
+        last = end - timedelta(days=1)
+        stored = executions.load_demo(
+            session=s,
+            runs_to_add=demo_executions.runs(seed, start, last),
+            rate_card=demo_executions.rate_card(start, last),
+        )
+        print(f"stored {stored.inserted:,} demo workflow runs ({len(stored.existing):,} were already there)")
 
 
 def run_init(_args) -> int:
@@ -109,20 +125,23 @@ def run_bootstrap(_args) -> int:
         print(
             "AWS source: the sidecar backfills Cost Explorer when it starts (or run `python -m finops refresh --wait`)"
         )
-    else:
+    password = None
+    with db.session() as s:  # the admin first: the demo's platform budget is an admin's
+        existing = users.list_users(session=s)
+        if existing:
+            print(f"users: {len(existing)} already exist, none created")
+        else:
+            password = users.generate_password()
+            users.add_user(session=s, username="admin", role="admin", password=password, name="Administrator")
+    if source != "aws":
         with db.session() as s:
             window = cost_window(s)
         if window:
             print(f"cost data present ({window[0]} to {window[1]}): demo not loaded")
         else:
             load_demo(settings.demo_seed)
-    with db.session() as s:
-        existing = users.list_users(session=s)
-        if existing:
-            print(f"users: {len(existing)} already exist, none created")
-            return 0
-        password = users.generate_password()
-        users.add_user(session=s, username="admin", role="admin", password=password, name="Administrator")
+    if password is None:
+        return 0
     rule = "=" * 72
     print(
         f"{rule}\n"
@@ -130,6 +149,8 @@ def run_bootstrap(_args) -> int:
         f"  username: admin\n"
         f"  password: {password}\n"
         f"This password is shown only this once. Change it with: {PROG} users passwd admin\n"
+        f"REST API: http://{ui_host(settings.api_host)}:{settings.api_port}/docs (a token: {PROG} tokens add NAME "
+        f"--user admin)\n"
         f"{rule}"
     )
     return 0

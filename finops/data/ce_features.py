@@ -1,8 +1,10 @@
-"""The other Cost Explorer calls, at most once a day each: AWS's forecast, anomalies and savings recommendations.
+"""The other Cost Explorer calls: AWS's forecast and anomalies once a day, its savings recommendations once a week.
 
 `run_extras` runs after a successful AWS refresh. Each operation is independent and never raises:
 
-- at most one attempt per UTC day (`ce_feature.last_attempt_at`), unless `force`;
+- at most one attempt per `EVERY_DAYS` UTC days (`ce_feature.last_attempt_at`), unless `force`: a day for the
+  forecast and anomalies, a week for the rightsizing and Savings Plans recommendations (AWS recomputes those
+  about once a day from 14 or more days of usage, so a weekly look loses little and saves 2 requests a day);
 - AccessDenied (AccessDeniedException, AccessDenied, UnauthorizedOperation) records status `not_permitted`
   with "not permitted: the role needs ce:<Operation>", any other AWS error records status `error`; the
   other operations still run;
@@ -38,6 +40,7 @@ ANOMALIES = aws_ce_anomalies.OPERATION
 RIGHTSIZING = aws_ce_recommendations.RIGHTSIZING
 SAVINGS_PLANS = aws_ce_recommendations.SAVINGS_PLANS
 OPERATIONS = (FORECAST, ANOMALIES, RIGHTSIZING, SAVINGS_PLANS)
+EVERY_DAYS = {FORECAST: 1, ANOMALIES: 1, RIGHTSIZING: 7, SAVINGS_PLANS: 7}  # UTC days between attempts
 
 
 def _steps(session: Session, ce, today: date, now: Callable[[], datetime]):
@@ -102,12 +105,18 @@ def _attempt(operation: str, step: Callable[[], str | None], session: Session) -
         return "error", describe(exc)
 
 
-def run_extras(session: Session, ce, recorder: Recorder, *, today: date, force: bool = False) -> dict[str, str]:
-    """Run each extra Cost Explorer call not yet attempted today (UTC); returns operation -> outcome.
+def due(operation: str, last_attempt_at: datetime | None, today: date) -> bool:
+    """True when `operation` was never attempted, or last attempted `EVERY_DAYS[operation]` UTC days ago or more."""
+    last = _utc_day(last_attempt_at)
+    return last is None or (today - last).days >= EVERY_DAYS[operation]
 
-    Outcomes: "ok", "not_permitted", "error" (the `ce_feature` row has the message) or "skipped" (already
-    attempted today). `recorder` watches `ce` from here on. Attempt times come from `recorder.now` and are
-    compared with `today`.
+
+def run_extras(session: Session, ce, recorder: Recorder, *, today: date, force: bool = False) -> dict[str, str]:
+    """Run each extra Cost Explorer call that is due (see `due`); returns operation -> outcome.
+
+    Outcomes: "ok", "not_permitted", "error" (the `ce_feature` row has the message) or "skipped" (not due:
+    attempted today, or this week for the recommendations). `recorder` watches `ce` from here on. Attempt times
+    come from `recorder.now` and are compared with `today`.
     """
 
     def now() -> datetime:  # aware UTC (sqlmodel's datetime columns refuse naive values)
@@ -119,7 +128,7 @@ def run_extras(session: Session, ce, recorder: Recorder, *, today: date, force: 
     capped: str | None = None
     for operation, step in _steps(session, ce, today, now):
         feature = session.get(CeFeature, operation)
-        if not force and feature is not None and _utc_day(feature.last_attempt_at) == today:
+        if not force and feature is not None and not due(operation, feature.last_attempt_at, today):
             outcomes[operation] = "skipped"
             continue
         if capped is not None:  # the cap refuses every further request today: do not even try

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
@@ -83,6 +85,20 @@ def session() -> Iterator[Session]:
         yield s
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's next transaction as a writer (committing what it held first).
+
+    On SQLite a transaction that has read the store can no longer write once another process committed: SQLite
+    answers "database is locked" at once, whatever the busy timeout. A writer that reads before it writes in one
+    transaction therefore takes the write lock first (BEGIN IMMEDIATE, which waits the busy timeout like any
+    write). PostgreSQL needs nothing here.
+    """
+    session.commit()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def check_reachable(engine: Engine | None = None) -> None:
     """Raise StoreUnavailable with a readable message when the store cannot be opened."""
     engine = engine or get_engine()
@@ -127,3 +143,28 @@ def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current, set(_code_heads())
+
+
+def table_of(model) -> Table:
+    """A SQLModel class's Core table (Core statements skip the ORM's per-row bookkeeping)."""
+    return cast(Table, sa_inspect(model).local_table)
+
+
+def _dialect_insert(session: Session, model, unique: list[str]):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table_of(model)).on_conflict_do_nothing(index_elements=unique)
+
+
+def insert_new(session: Session, model, values: dict, unique: list[str]) -> int | None:
+    """Insert one row unless a row with the same `unique` columns exists (the database decides, so two writers
+    racing insert it once); the new row's id, or None when it existed. Part of the session's transaction."""
+    stmt = _dialect_insert(session, model, unique).values(**values).returning(table_of(model).c.id)
+    return session.execute(stmt).scalar()
+
+
+def insert_missing(session: Session, model, rows: list[dict], unique: list[str]) -> None:
+    """`insert_new` for many rows in one executemany (no ids back). Part of the session's transaction."""
+    if rows:
+        session.execute(_dialect_insert(session, model, unique), rows)

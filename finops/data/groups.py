@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from finops.data import audit
 from finops.data.access import Actor, Forbidden, NotFound, refusal
@@ -27,7 +27,8 @@ MAX_DESCRIPTION = 1000
 MAX_PER_PAGE = 500
 OBJECT_TYPE = "resource_group"
 GROUP_COLUMNS = ["id", "name", "description", "owner", "status", "created_at", "updated_at", "resources"]
-MEMBER_COLUMNS = ["resource_type", "resource_id", "resource_name", "state", "hourly_cost", "added_at", "added_by"]
+MEMBER_COLUMNS = ["resource_type", "resource_id", "resource_name", "state", "hourly_cost", "price_known",
+                  "price_source", "price_as_of", "added_at", "added_by"]  # fmt: skip
 
 
 class GroupError(ValueError):
@@ -166,6 +167,31 @@ def create_group(
 ) -> ResourceGroup:
     """A new active group owned by the actor, with optional initial resources ((type, id) or (type, id, name)):
     each must be in the inventory and one the actor may act on."""
+    return _create(session, actor, name, description, resources, recorded_by=actor.username)
+
+
+def add_missing(*, session: Session, items: Iterable[dict], recorded_by: str = "demo") -> int:
+    """Create the groups of `items` (name, owner, description, resources) their owner does not have yet, as if
+    the owner had (members: only what they own); the audit log names `recorded_by` (the demo loader) as actor.
+    Returns how many were created; existing groups keep their edits."""
+    created = 0
+    for item in items:
+        owner = item["owner"]
+        exists = select(col(ResourceGroup.id)).where(col(ResourceGroup.owner) == owner,
+                                                      col(ResourceGroup.name) == item["name"])  # fmt: skip
+        if session.execute(exists).first():
+            continue
+        # as the owner, without admin rights: a group holds only what its owner owns
+        _create(
+            session, Actor(owner), item["name"], item.get("description", ""), item.get("resources", ()), recorded_by
+        )
+        created += 1
+    return created
+
+
+def _create(
+    session: Session, actor: Actor, name: str, description: str, resources: Iterable, recorded_by: str
+) -> ResourceGroup:
     name, description = _clean_name(name), _clean_description(description)
     initial, seen = [], set()
     for item in resources:
@@ -196,7 +222,7 @@ def create_group(
         )
     audit.record(
         session,
-        actor.username,
+        recorded_by,
         "create",
         OBJECT_TYPE,
         group.id,
@@ -330,11 +356,13 @@ def member_rows(session: Session, group_id: int) -> list[tuple[ResourceGroupMemb
 
 
 def members(*, session: Session, actor: Actor, group_id: int) -> pd.DataFrame:
-    """The group's resources with their inventory state and hourly cost where known (MEMBER_COLUMNS)."""
+    """The group's resources with their inventory state, hourly cost and where its price came from (MEMBER_COLUMNS;
+    None where the inventory lacks the resource)."""
     group = _load(session, actor, group_id)
     rows = [
         (m.resource_type, m.resource_id, m.resource_name, r.state if r else None, r.hourly_cost if r else None,
-         m.added_at, m.added_by)
+         r.price_known if r else None, r.price_source if r else None, r.price_as_of if r else None, m.added_at,
+         m.added_by)
         for m, r in member_rows(session, group.id)
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=MEMBER_COLUMNS)

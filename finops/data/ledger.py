@@ -7,8 +7,9 @@ Stop all, an observation); realised schedule savings and user and group costs ar
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlmodel import Session, col
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from finops.data.tables import ResourceInterval
 
@@ -50,6 +51,46 @@ def record(
                 cause=cause[:64],
             )  # fmt: skip
         )
+
+
+def record_staged(conn, stage: str, at) -> None:
+    """`record` for every resource of a staging table (resource_type, resource_id, state, hourly_cost: a CSV
+    import), in two statements. `at` is the driver-ready timestamp."""
+    mapped = "CASE WHEN s.state IN ('running', 'pending') THEN 'running' " \
+             "WHEN s.state IN ('stopped', 'stopping') THEN 'stopped' ELSE '' END"  # fmt: skip
+    mark = "%s" if conn.dialect.name != "sqlite" else "?"
+    conn.exec_driver_sql(
+        f"UPDATE resource_interval SET ended_at = {mark} WHERE ended_at IS NULL AND EXISTS (SELECT 1 FROM {stage} s "
+        f"WHERE s.resource_type = resource_interval.resource_type AND s.resource_id = resource_interval.resource_id "
+        f"AND s.state <> '' AND {mapped} <> resource_interval.state)",
+        (at,),
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO resource_interval (resource_type, resource_id, state, started_at, ended_at, hourly_cost, cause) "
+        f"SELECT s.resource_type, s.resource_id, {mapped}, {mark}, NULL, COALESCE(s.hourly_cost, 0), 'import' "
+        f"FROM {stage} s WHERE {mapped} <> '' AND NOT EXISTS (SELECT 1 FROM resource_interval i "
+        f"WHERE i.resource_type = s.resource_type AND i.resource_id = s.resource_id AND i.ended_at IS NULL)",
+        (at,),
+    )
+
+
+def running_costs(session: Session, start: datetime, end: datetime) -> dict[tuple[str, str], float]:
+    """Per resource what its running intervals cost in [start, end): the hours inside the window times the hourly
+    cost then, summed in SQL (a year of office-hours ledger for thousands of resources is millions of rows)."""
+    t = ResourceInterval
+    lo_at, hi_at = literal(start, UTCDateTime()), literal(end, UTCDateTime())
+    ended = func.coalesce(col(t.ended_at), hi_at)
+    if session.get_bind().dialect.name == "postgresql":
+        hours = func.extract("epoch", func.least(ended, hi_at) - func.greatest(col(t.started_at), lo_at)) / 3600.0
+    else:  # SQLite: timestamps are UTC text; min() and max() of two values are scalar functions there
+        hours = (func.julianday(func.min(ended, hi_at)) - func.julianday(func.max(col(t.started_at), lo_at))) * 24.0
+    stmt = (
+        select(col(t.resource_type), col(t.resource_id), func.sum(hours * col(t.hourly_cost)))
+        .where(col(t.state) == RUNNING, col(t.started_at) < end)
+        .where(col(t.ended_at).is_(None) | (col(t.ended_at) > start))
+        .group_by(col(t.resource_type), col(t.resource_id))
+    )
+    return {(kind, ident): float(cost or 0.0) for kind, ident, cost in session.execute(stmt).all()}
 
 
 def intervals(

@@ -226,14 +226,17 @@ def _rebuild_catalogs(conn: Connection) -> None:
     conn.execute(insert(CostService.__table__).from_select(["service"], services))
 
 
-def replace_window(session: Session, source: str, start: date, end: date, rows: pd.DataFrame) -> RefreshRun:
+def replace_window(
+    session: Session, source: str, start: date, end: date, rows: pd.DataFrame, *, part_of: int | None = None
+) -> RefreshRun:
     """Replace `source`'s rows for days in `[start, end)` with `rows`, atomically, and record the run.
 
     A run row is committed as `running` first; the data, the rollups and the run's `ok` status are then
     committed together, so readers see either the old data and version or the new ones. On any error the
-    data is untouched and the run is marked `failed` with the reason.
+    data is untouched and the run is marked `failed` with the reason. `part_of` makes the row a part of that
+    run (a history month the same refresh loads): one refresh is one run, each of its loads its own part.
     """
-    run = RefreshRun(source=source, window_start=start, window_end=end)
+    run = RefreshRun(source=source, window_start=start, window_end=end, part_of=part_of)
     session.add(run)
     session.commit()
     try:
@@ -258,13 +261,16 @@ def replace_window(session: Session, source: str, start: date, end: date, rows: 
     return run
 
 
-def record_failed_run(session: Session, source: str, start: date | None, end: date | None, message: str) -> RefreshRun:
-    """Record a refresh that failed before loading anything (the data and the data version stay)."""
+def record_failed_run(
+    session: Session, source: str, start: date | None, end: date | None, message: str, *, part_of: int | None = None
+) -> RefreshRun:
+    """Record a refresh (or, with `part_of`, a part of one) that failed before loading anything (the data and the
+    data version stay)."""
     session.rollback()
     now = utcnow()
     run = RefreshRun(
         source=source, status="failed", started_at=now, finished_at=now, window_start=start, window_end=end,
-        error=message[:2000],
+        error=message[:2000], part_of=part_of,
     )  # fmt: skip
     session.add(run)
     session.commit()
@@ -281,6 +287,13 @@ def record_unchanged_run(session: Session, source: str, start: date, end: date) 
     session.commit()
     session.refresh(run)
     return run
+
+
+def finish_run(session: Session, run: RefreshRun) -> None:
+    """Stamp a run finished now, after the parts its refresh loaded (its status is the current data's)."""
+    run.finished_at = utcnow()
+    session.add(run)
+    session.commit()
 
 
 def close_interrupted_runs(session: Session) -> int:

@@ -4,8 +4,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import case, func, select
+from sqlmodel import Session, SQLModel, col
+from sqlmodel import col as column
 
 from finops.data.tables import (
     CeApiCall,
@@ -22,6 +23,7 @@ from finops.data.tables import (
     Recommendation,
     RefreshRequest,
     RefreshRun,
+    Resource,
 )
 from finops.money import micros_to_amount
 
@@ -40,8 +42,8 @@ def _frame(session: Session, stmt, columns: list[str]) -> pd.DataFrame:
 
 
 def _dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
-    for col in cols:
-        frame[col] = pd.to_datetime(frame[col]).dt.date
+    for name in cols:
+        frame[name] = pd.to_datetime(frame[name]).dt.date
     return frame
 
 
@@ -51,8 +53,10 @@ def data_version(*, session: Session) -> int:
 
 
 def latest_runs(*, session: Session) -> tuple[RefreshRun | None, RefreshRun | None]:
-    """The newest run of any status, and the newest successful one."""
-    last = session.exec(select(RefreshRun).order_by(RefreshRun.id.desc()).limit(1)).first()
+    """The newest run (a refresh, not one of its parts) of any status, and the newest successful load."""
+    last = session.exec(
+        select(RefreshRun).where(col(RefreshRun.part_of).is_(None)).order_by(RefreshRun.id.desc()).limit(1)
+    ).first()
     ok = session.exec(
         select(RefreshRun).where(RefreshRun.status == "ok").order_by(RefreshRun.id.desc()).limit(1)
     ).first()
@@ -229,34 +233,48 @@ def heartbeat(*, session: Session, name: str = "sidecar") -> Heartbeat | None:
     return session.get(Heartbeat, name)
 
 
-def recent_runs(*, session: Session, limit: int = 50) -> pd.DataFrame:
-    """The newest refresh runs with the Cost Explorer requests each made.
+def failed_parts(*, session: Session, run_id: int) -> list[RefreshRun]:
+    """The parts of a run (history months) that failed, oldest window first."""
+    stmt = select(RefreshRun).where(col(RefreshRun.part_of) == run_id, col(RefreshRun.status) == "failed")
+    return list(session.execute(stmt.order_by(col(RefreshRun.window_start))).scalars())
 
-    Returns id, source, status, started_at, finished_at, window_start, window_end, rows, requests, error.
+
+def recent_runs(*, session: Session, limit: int = 50) -> pd.DataFrame:
+    """The newest refresh runs, each with what its parts (history months) loaded and the Cost Explorer requests
+    it made.
+
+    Returns id, source, status, started_at, finished_at, window_start, window_end, rows (the run's and its
+    parts'), history ("13 months loaded, 1 failed"), requests, error.
     """
     r = RefreshRun.__table__.c
-    calls = (
-        select(func.count(CeApiCall.id))
-        .where(CeApiCall.__table__.c.run_id == r.id)
-        .correlate(RefreshRun)
-        .scalar_subquery()
-    )
-    stmt = select(
-        r.id, r.source, r.status, r.started_at, r.finished_at, r.window_start, r.window_end, r.rows, calls, r.error
-    ).order_by(r.id.desc()).limit(limit)  # fmt: skip
-    cols = [
-        "id",
-        "source",
-        "status",
-        "started_at",
-        "finished_at",
-        "window_start",
-        "window_end",
-        "rows",
-        "requests",
-        "error",
-    ]
-    return _frame(session, stmt, cols)
+    columns = ["id", "source", "status", "started_at", "finished_at", "window_start", "window_end", "rows", "error"]
+    stmt = select(*(r[c] for c in columns)).where(r.part_of.is_(None)).order_by(r.id.desc()).limit(limit)
+    runs = _frame(session, stmt, columns)
+    ids = [int(i) for i in runs["id"]]
+    ok = r.status == "ok"
+    parts = {
+        run: (int(loaded or 0), int(failed or 0), int(rows or 0))
+        for run, loaded, failed, rows in session.connection().execute(
+            select(r.part_of, func.sum(case((ok, 1), else_=0)), func.sum(case((r.status == "failed", 1), else_=0)),
+                   func.sum(case((ok, r.rows), else_=0)))
+            .where(r.part_of.in_(ids)).group_by(r.part_of)
+        )
+    }  # fmt: skip
+    c = CeApiCall.__table__.c
+    calls = select(c.run_id, func.count()).where(c.run_id.in_(ids)).group_by(c.run_id)
+    requests = {run: int(n) for run, n in session.connection().execute(calls)}
+    runs["rows"] = [int(n) + parts.get(i, (0, 0, 0))[2] for i, n in zip(ids, runs["rows"], strict=True)]
+    runs.insert(8, "history", [_history_note(*parts.get(i, (0, 0, 0))[:2]) for i in ids])
+    runs.insert(9, "requests", [requests.get(i, 0) for i in ids])
+    return runs
+
+
+def _history_note(ok: int, failed: int) -> str:
+    """ "3 months loaded, 1 failed" for a run's history parts ("" when it had none)."""
+    if not ok and not failed:
+        return ""
+    loaded = f"{ok} month{'s' * (ok != 1)} loaded"
+    return f"{loaded}, {failed} failed" if failed else loaded
 
 
 def api_spend(*, session: Session, since: datetime) -> tuple[int, float]:
@@ -283,3 +301,37 @@ def refresh_requests(*, session: Session, limit: int = 20) -> pd.DataFrame:
     stmt = select(c.id, c.requested_at, c.requested_by, c.backfill, c.status, c.run_id, c.error)
     cols = ["id", "requested_at", "requested_by", "backfill", "status", "run_id", "error"]
     return _frame(session, stmt.order_by(c.id.desc()).limit(limit), cols)
+
+
+def price_sources(*, session: Session) -> pd.DataFrame:
+    """AWS resources of the inventory by where their price came from: source (price_list_api, bundled or
+    unknown), resources."""
+    source = case((col(Resource.price_known), col(Resource.price_source)), else_="unknown")
+    stmt = select(source, func.count()).where(col(Resource.source) == "aws").group_by(source).order_by(source)
+    return _frame(session, stmt, ["source", "resources"])
+
+
+def currencies(*, session: Session) -> list[str]:
+    """Currencies the cost data holds, sorted (from the monthly rollup: a few thousand rows at most)."""
+    currency = column(CostMonthlyService.currency)
+    return [r[0] for r in session.connection().execute(select(currency).distinct().order_by(currency))]
+
+
+def freshness(*, session: Session) -> tuple:
+    """In one query: data version, newest execution id, newest successful forecast run, last day with data, the
+    newest run's status and error, and when the newest successful run finished (the API's meta on every request)."""
+    run = SQLModel.metadata.tables["refresh_run"].c
+    newest = lambda column: select(column).order_by(run.id.desc()).limit(1).scalar_subquery()  # noqa: E731
+    ok = run.status == "ok"
+    stmt = select(
+        select(func.max(run.id)).where(ok).scalar_subquery(),
+        select(func.max(SQLModel.metadata.tables["execution"].c.id)).scalar_subquery(),
+        select(func.max(SQLModel.metadata.tables["forecast_run"].c.id))
+        .where(SQLModel.metadata.tables["forecast_run"].c.status == "ok")
+        .scalar_subquery(),
+        select(func.max(SQLModel.metadata.tables["cost_daily"].c.day)).scalar_subquery(),
+        newest(run.status),
+        newest(run.error),
+        select(run.finished_at).where(ok).order_by(run.id.desc()).limit(1).scalar_subquery(),
+    )
+    return tuple(session.connection().execute(stmt).one())

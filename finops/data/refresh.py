@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops import costs
-from finops.data import aws_errors, ce_features, load
+from finops.data import aws_errors, ce_features, executions, load
 from finops.data.ce_calls import BudgetExceeded, Recorder
-from finops.data.sources import aws_ce, demo, resolve_source
+from finops.data.sources import aws_ce, demo, demo_executions, resolve_source
 from finops.data.tables import CostDaily, RefreshRun
 from finops.settings import Settings
 
@@ -80,6 +80,12 @@ def refresh_demo(session: Session, settings: Settings, today: date) -> RefreshRu
     if oldest is not None and oldest < start:
         start = oldest
     run = load.replace_window(session, demo.SOURCE, start, end_day + timedelta(days=1), rows)
+    first = rows["day"].min()  # the demo's runs follow its days (those already stored stay as they are)
+    executions.load_demo(
+        session=session,
+        runs_to_add=demo_executions.runs(settings.demo_seed, first, end_day),
+        rate_card=demo_executions.rate_card(first, end_day),
+    )
     session.refresh(run)
     return run
 
@@ -117,7 +123,8 @@ def refresh_aws(
         _run_extras(session, ce, recorder, today)
         recorder.attach(run.id)
     oldest = start if backfill else min(start, _history_start(session) or start)
-    _continue_history(session, settings, ce, names, recorder, today, oldest)
+    if _continue_history(session, settings, ce, names, recorder, today, oldest, run):
+        load.finish_run(session, run)
     session.refresh(run)  # loaded, so the caller can read it after the session closes
     return run
 
@@ -145,25 +152,37 @@ def _history_start(session: Session) -> date | None:
     return _as_date(value) if value is not None else None
 
 
-def _continue_history(session, settings, ce, names, recorder, today: date, oldest: date) -> None:
-    """Load whole months before `oldest`, newest first, down to what Cost Explorer keeps; the cap pauses it."""
+def _continue_history(session, settings, ce, names, recorder, today: date, oldest: date, run: RefreshRun) -> int:
+    """Load whole months before `oldest`, newest first, down to what Cost Explorer keeps; the cap pauses it.
+    Returns how many months it tried.
+
+    Each month is its own atomic load, recorded as a part of `run` (its requests counted on `run`): a month that
+    fails is a failed part, retried by the next refresh, and leaves `run` (the current data) as it is."""
     target = costs.add_months(today, -settings.aws_refresh_months_back)
+    tried = 0
     while oldest > target:
+        tried += 1
         lo = costs.month_start(oldest - timedelta(days=1))
         try:
             rows = aws_ce.fetch_costs(ce, lo, oldest, account_names=names)
         except BudgetExceeded:
             log.info("history loaded back to %s; the daily request cap pauses the rest until tomorrow", oldest)
-            return
+            return tried
         except (BotoCoreError, ClientError) as exc:
             message = describe_aws_error(exc, settings)
-            run = load.record_failed_run(session, aws_ce.SOURCE, lo, oldest, f"history: {message}")
+            load.record_failed_run(session, aws_ce.SOURCE, lo, oldest, message, part_of=run.id)
             recorder.attach(run.id)
             log.warning("loading history [%s, %s) failed: %s", lo, oldest, message)
-            return
-        run = load.replace_window(session, aws_ce.SOURCE, lo, oldest, rows)
-        recorder.attach(run.id)
+            return tried
+        try:
+            load.replace_window(session, aws_ce.SOURCE, lo, oldest, rows, part_of=run.id)
+        except Exception:  # noqa: BLE001  (recorded on the part by replace_window; the current data stays)
+            log.exception("loading history [%s, %s) failed", lo, oldest)
+            return tried
+        finally:
+            recorder.attach(run.id)
         oldest = lo
+    return tried
 
 
 def _stored_daily_totals(session: Session, start: date, end: date) -> dict[date, tuple[int, int, int]]:
@@ -188,7 +207,7 @@ def _changed_days(session: Session, ce, start: date, end: date) -> tuple[date, d
     differ from Cost Explorer's own total by up to a micro-unit per row without having changed; anything
     beyond that plus a cent counts as a change.
     """
-    served = aws_ce.fetch_daily_totals(ce, start, end)
+    served = {day: v for day, v in aws_ce.fetch_daily_totals(ce, start, end).items() if start <= day < end}
     stored = _stored_daily_totals(session, start, end)
     changed = []
     for day in sorted(set(served) | set(stored)):

@@ -60,3 +60,8 @@ def close_interrupted(*, session: Session) -> int:
         row.error = "interrupted: the sidecar stopped during this refresh; the previous data was kept"
         session.add(row)
     return len(rows)
+
+
+def get_request(*, session: Session, request_id: int) -> RefreshRequest | None:
+    """One refresh request by id (None when there is none)."""
+    return session.get(RefreshRequest, int(request_id))

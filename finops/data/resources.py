@@ -5,7 +5,7 @@ The types and the checks every resource passes are in `finops.data.resource_fiel
 """
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -34,13 +34,18 @@ from finops.data.tables import Resource, utcnow
 MISSING = "missing"  # an AWS resource the last discovery no longer found (kept: groups may still name it)
 
 
-def _upsert(session: Session, fields: dict, source: str) -> Resource:
+def _upsert(session: Session, fields: dict, source: str, since: datetime | None = None) -> Resource:
     stmt = select(Resource).where(
         Resource.resource_type == fields["resource_type"], Resource.resource_id == fields["resource_id"]
     )
     row = session.execute(stmt).scalars().first() or Resource(
         resource_type=fields["resource_type"], resource_id=fields["resource_id"], name=fields["name"]
     )
+    state = fields.get("state", row.state)
+    if state and (row.id is None or state != row.state):  # the ledger is what user and group budgets count
+        hourly = float(fields.get("hourly_cost", row.hourly_cost) or 0.0)
+        ledger.record(session, resource_type=row.resource_type, resource_id=row.resource_id, state=state,
+                      at=since or utcnow(), hourly_cost=hourly, cause=source)  # fmt: skip
     for key, value in fields.items():
         setattr(row, key, json.loads(value) if key == "tags" else value)  # _clean gives canonical JSON text
     row.source, row.updated_at = source, utcnow()
@@ -129,10 +134,12 @@ def _merge(session: Session, rows: list[dict], header: list[str]) -> None:
         cursor.executemany(insert_stage, batch)
     changed = ["name", *[c for c in COLUMNS[3:] if c in header], "source", "updated_at"]
     conn.exec_driver_sql(
-        f"INSERT INTO resource ({', '.join(cols)}, size, price_known, idle) "
-        f"SELECT {', '.join(cols)}, '', true, false FROM {stage} WHERE true "  # new rows: no discovery yet
+        f"INSERT INTO resource ({', '.join(cols)}, size, price_known, price_source, idle) "
+        f"SELECT {', '.join(cols)}, '', true, '', false FROM {stage} WHERE true "  # new rows: no discovery yet
         f"ON CONFLICT (resource_type, resource_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in changed)
     )
+    if "state" in header:
+        ledger.record_staged(conn, stage, stamp_value)
     conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
@@ -162,14 +169,15 @@ def import_csv(*, session: Session, source: str | Path) -> int:
     return len(cleaned)
 
 
-def add_missing(*, session: Session, items: list[dict], source: str = "platform") -> int:
-    """Add the resources of `items` that the inventory lacks (by type + id; existing ones keep their edits)."""
+def add_missing(*, session: Session, items: list[dict], source: str = "platform", since: datetime | None = None) -> int:
+    """Add the resources of `items` that the inventory lacks (by type + id; existing ones keep their edits); their
+    ledger starts at `since` (the demo's history) or now."""
     have = {tuple(r) for r in session.execute(select(Resource.resource_type, Resource.resource_id))}
     added = 0
     for item in items:
         fields = clean(**{c: item.get(c) for c in COLUMNS})
         if (fields["resource_type"], fields["resource_id"]) not in have:
-            _upsert(session, fields, source)
+            _upsert(session, fields, source, since)
             added += 1
     session.commit()
     return added
@@ -211,8 +219,9 @@ def store_discovered(*, session: Session, found: list[dict], listed: set[tuple[s
     `owner`); returns counts {"found", "new", "missing"}.
 
     An AWS resource of a (region, type) in `listed` (listed without error) that was not found becomes
-    `missing`; the others keep what the store knew. Name, state, hourly cost, tags, account, region, size and
-    owner follow AWS; the CPU check's findings stay. An unknown price is stored as 0 with `price_known` False.
+    `missing`; the others keep what the store knew. Name, state, hourly cost (with where its price came from and
+    its date), tags, account, region, size and owner follow AWS; the CPU check's findings stay. An unknown price
+    is stored as 0 with `price_known` False.
     """
     now = utcnow()
     existing = {
@@ -235,6 +244,8 @@ def store_discovered(*, session: Session, found: list[dict], listed: set[tuple[s
         row.state = item["state"]
         row.hourly_cost = float(item.get("hourly_cost") or 0.0)
         row.price_known = item.get("hourly_cost") is not None
+        row.price_source = str(item.get("price_source") or "")[:32] if row.price_known else ""
+        row.price_as_of = item.get("price_as_of") if row.price_known else None
         row.size = str(item.get("size") or "")[:64]
         row.tags = dict(item.get("tags") or {})
         row.account_id, row.region = item.get("account_id", "") or "", item.get("region", "") or ""

@@ -12,7 +12,8 @@ Rules, written down in docs/decisions.md:
   end;
 - the owner's rights are checked again on every tick (a member acts only on what they own); a refusal is logged
   once per transition;
-- a failed action is retried with backoff (1, 2, 4 ... up to 60 minutes) and shown until it succeeds.
+- a failed action is retried with backoff (1, 2, 4 ... up to 60 minutes) and shown until it succeeds;
+- a resource a budget's stop action holds stays stopped until the budget's period ends (`budget_holds`).
 """
 
 import logging
@@ -28,6 +29,7 @@ from finops.data import actuation, schedules
 from finops.data.access import Actor, refusal
 from finops.data.drivers.aws import make_clients
 from finops.data.tables import (
+    BudgetAction,
     Resource,
     ResourceGroup,
     ResourceGroupMember,
@@ -36,7 +38,7 @@ from finops.data.tables import (
     ScheduleResourceState,
     User,
 )
-from finops.scheduling.timetable import ANY, RUNNING, STOPPED, desired_state
+from finops.scheduling.timetable import ANY, RUNNING, STOPPED, Timetable, desired_state
 
 log = logging.getLogger(__name__)
 BACKOFF_MINUTES = (1, 2, 4, 8, 16, 32, 60)
@@ -177,6 +179,39 @@ def wants(session: Session, now: datetime) -> tuple[dict[tuple[str, str], Want],
     return out, refused
 
 
+def timetables_by_resource(session: Session) -> dict[tuple[str, str], list[tuple[int, Timetable]]]:
+    """Per scheduled resource the (schedule id, timetable) of every active schedule whose owner may act on it: what
+    the budgets' forecast runs the rest of a period by."""
+    owners = {u.username: Actor(u.username, u.role == "admin") for u in session.execute(select(User)).scalars()}
+    items, tables = [], {}
+    for schedule, timetable, targets in schedules.load_active(session):
+        owner = owners.get(schedule.owner)
+        if owner is not None:
+            items.append((schedule, targets, owner))
+            tables[schedule.id or 0] = timetable
+    found = _resolve(session, items)
+    out: dict[tuple[str, str], list[tuple[int, Timetable]]] = defaultdict(list)
+    for schedule, _targets, owner in items:
+        for res in found[schedule.id or 0]:
+            if refusal(owner, res, "stop") is None:
+                out[(res.resource_type, res.resource_id)].append((schedule.id or 0, tables[schedule.id or 0]))
+    return out
+
+
+def budget_holds(session: Session, now: datetime) -> set[tuple[str, str]]:
+    """Resources a budget's stop action holds stopped until its period ends: schedules leave them alone."""
+    stmt = select(BudgetAction).where(
+        col(BudgetAction.action) == "stop", col(BudgetAction.status) == "done",
+        col(BudgetAction.period_end) > now.date(),
+    )  # fmt: skip
+    held = set()
+    for row in session.execute(stmt).scalars():
+        for item in (row.result or {}).get("resources", []):
+            if item.get("outcome") in ("changed", "recorded"):
+                held.add((item["resource_type"], item["resource_id"]))
+    return held
+
+
 def _memory(session: Session) -> dict[tuple[str, str], ScheduleResourceState]:
     return {(m.resource_type, m.resource_id): m for m in session.execute(select(ScheduleResourceState)).scalars()}
 
@@ -220,6 +255,9 @@ def reconcile(*, session: Session, settings: Any, now: datetime | None = None, c
     {"resources", "acted", "failed", "refused"}. Idempotent: a second tick at the same instant does nothing."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     wanted, refused = wants(session, now)
+    held = budget_holds(session, now)
+    wanted = {key: want for key, want in wanted.items() if key not in held}
+    refused = [(want, why) for want, why in refused if _key(want) not in held]
     memory = _memory(session)
     todo: dict[tuple[str, str], list[tuple[Want, ScheduleResourceState, dict]]] = defaultdict(list)
     enforce: list[Want] = []

@@ -33,7 +33,7 @@ from finops.data.tables import (
 )
 from finops.scheduling import calendars
 from finops.scheduling.expressions import ExpressionError
-from finops.scheduling.specs import PeriodSpec, ScheduleSpec, SpecError, TargetSpec, check_override_until
+from finops.scheduling.specs import PeriodSpec, ScheduleSpec, SpecError, TargetSpec, check_override_until, check_spec
 from finops.scheduling.timetable import STATES, Override, Timetable, make_period
 
 OBJECT_TYPE = "schedule"
@@ -155,9 +155,11 @@ def _apply(row: Schedule, spec: ScheduleSpec) -> None:
     row.updated_at = utcnow()
 
 
-def save(*, session: Session, actor: Actor, spec: ScheduleSpec, schedule_id: int | None = None) -> Schedule:
+def save(
+    *, session: Session, actor: Actor, spec: ScheduleSpec, schedule_id: int | None = None, recorded_by: str = ""
+) -> Schedule:
     """Create (schedule_id None) or replace a schedule from a checked spec; ScheduleError, SpecError or Forbidden
-    name the field, and nothing is saved then."""
+    name the field, and nothing is saved then. The audit log names `recorded_by` (default: the actor)."""
     spec = _with_fetched_calendar(spec)
     _check_holidays(spec)
     if schedule_id is None:
@@ -177,11 +179,26 @@ def save(*, session: Session, actor: Actor, spec: ScheduleSpec, schedule_id: int
         raise ScheduleError(f"name: {owner.username} already has a schedule named {spec.name!r}") from None
     _write_children(session, row, spec, targets)
     detail = {"name": spec.name, "timezone": spec.timezone, "periods": len(spec.periods), "targets": len(targets)}
-    audit.record(session, actor.username, "create" if before is None else "update", OBJECT_TYPE, row.id,
+    audit.record(session, recorded_by or actor.username, "create" if before is None else "update", OBJECT_TYPE, row.id,
                  detail if before is None else {**detail, "before": before})  # fmt: skip
     session.commit()
     session.refresh(row)
     return row
+
+
+def add_missing(*, session: Session, items: list[dict], recorded_by: str = "demo") -> int:
+    """Create the schedules of `items` (the file format, each with its owner) their owner does not have yet, as
+    the owner (their rights decide the targets); the audit log names `recorded_by`. Existing ones keep their
+    edits."""
+    created = 0
+    for item in items:
+        spec = check_spec(item)
+        exists = select(col(Schedule.id)).where(col(Schedule.owner) == spec.owner, col(Schedule.name) == spec.name)
+        if session.execute(exists).first() is None:
+            owner = actor_from_store(session, spec.owner) or Actor(spec.owner)
+            save(session=session, actor=owner, spec=spec, recorded_by=recorded_by)
+            created += 1
+    return created
 
 
 def delete_schedule(*, session: Session, actor: Actor, schedule_id: int) -> None:
@@ -302,6 +319,36 @@ def cancel_override(*, session: Session, actor: Actor, override_id: int) -> None
         audit.record(session, actor.username, "cancel_override", OBJECT_TYPE, override.schedule_id,
                      {"override": override.id})  # fmt: skip
         session.commit()
+
+
+def attach(*, session: Session, actor: Actor, schedule_id: int, targets: list[TargetSpec], why: str) -> list[int]:
+    """Add targets to a schedule for someone entitled to it (a budget's action); the ids of the targets added
+    (those already there are left out, so `detach` removes only what this added). Audited; the caller commits."""
+    row = load(session, actor, schedule_id)
+    assert row.id is not None
+    have = {(t.group_id, t.resource_type, t.resource_id) for t in targets_of(session, row.id)}
+    added = []
+    for i, spec in enumerate(targets):
+        target = _resolve_target(session, actor, spec, f"targets[{i}]")
+        if (target.group_id, target.resource_type, target.resource_id) not in have:
+            target.schedule_id = row.id
+            session.add(target)
+            session.flush()
+            assert target.id is not None
+            added.append(target.id)
+    audit.record(session, actor.username, "attach", OBJECT_TYPE, row.id, {"targets": added, "why": why})
+    return added
+
+
+def detach(*, session: Session, actor: str, schedule_id: int, target_ids: list[int], why: str) -> int:
+    """Remove targets `attach` added (a budget's undo); how many were still there. Audited; the caller commits."""
+    if not target_ids:
+        return 0
+    mine = (col(ScheduleTarget.id).in_(target_ids), col(ScheduleTarget.schedule_id) == schedule_id)
+    there = len(session.execute(select(col(ScheduleTarget.id)).where(*mine)).all())
+    session.execute(delete(ScheduleTarget).where(*mine))
+    audit.record(session, actor, "detach", OBJECT_TYPE, schedule_id, {"targets": target_ids, "why": why})
+    return there
 
 
 @lru_cache(maxsize=256)

@@ -139,6 +139,8 @@ class RefreshRun(SQLModel, table=True):
     window_end: date | None = None
     rows: int = 0
     error: str | None = None
+    # a part of the refresh run with this id (a history month loaded by the same refresh); None: a run itself
+    part_of: int | None = Field(default=None, foreign_key="refresh_run.id", index=True)
 
 
 class User(SQLModel, table=True):
@@ -379,7 +381,9 @@ class Resource(SQLModel, table=True):
     saved_state: dict = Field(default_factory=dict, sa_column=json_column())
     seen_at: datetime | None = None  # when discovery last found it (AWS resources)
     size: str = Field(default="", max_length=64)  # instance type, DB class or Fargate "cpu/memory" (discovery)
-    price_known: bool = True  # False: the price table lacks this size, and hourly_cost is 0, not a guess
+    price_known: bool = True  # False: no price is known for this size, and hourly_cost is 0, not a guess
+    price_source: str = Field(default="", max_length=32)  # price_list_api | bundled | "" (typed in, or unknown)
+    price_as_of: date | None = None  # the day the price was fetched (API) or recorded (bundled table)
     cpu_checked_on: date | None = None  # the UTC day CloudWatch's CPU was last read (at most once a day)
     cpu_peak: float | None = None  # the highest daily peak CPU (%) over that check's window
     idle: bool = False  # the peak stayed under the idle threshold every day of the window
@@ -600,3 +604,241 @@ class ResourceInterval(SQLModel, table=True):
     ended_at: datetime | None = None
     hourly_cost: float = 0.0
     cause: str = Field(default="", max_length=64)
+
+
+class Budget(SQLModel, table=True):
+    """A spending limit on a scope (the platform, narrowed to accounts and services; a user's resources; a
+    group's) per calendar period, owned by a user; the amount is fixed or set at each period's start."""
+
+    __tablename__ = "budget"
+    __table_args__ = (UniqueConstraint("owner", "name"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, max_length=32, unique=True)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+    owner: str = Field(max_length=64, index=True)  # username
+    scope: str = Field(max_length=16)  # platform | user | group
+    scope_user: str = Field(default="", max_length=64)  # the person of a user budget
+    group_id: int = 0  # the group of a group budget (with its uid: a group made again is another group)
+    group_uid: str = Field(default="", max_length=32)
+    accounts: list = Field(default_factory=list, sa_column=json_column())  # platform: [] = every account
+    services: list = Field(default_factory=list, sa_column=json_column())  # platform: [] = every service
+    period: str = Field(default="monthly", max_length=16)  # monthly | quarterly | annual
+    amount_micros: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # None: automatic
+    auto_basis: str = Field(default="", max_length=16)  # average | forecast (when automatic)
+    auto_periods: int = 3
+    metric: str = Field(default="unblended", max_length=16)  # unblended | amortized
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetThreshold(SQLModel, table=True):
+    """One of a budget's (up to 10) thresholds: a % of the amount or an absolute figure, on actual or forecast
+    spend, the channels it alerts and the action it proposes."""
+
+    __tablename__ = "budget_threshold"
+    __table_args__ = (NEVER_REUSED,)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(foreign_key="budget.id", ondelete="CASCADE", index=True)
+    position: int = 0
+    at: float
+    kind: str = Field(default="percent", max_length=16)  # percent | absolute
+    on: str = Field(default="actual", max_length=16)  # actual | forecast
+    channels: list = Field(default_factory=list, sa_column=json_column())  # names; the inbox always gets it
+    action: str = Field(default="notify", max_length=16)  # notify | schedule | stop
+    approval: str = Field(default="manual", max_length=16)  # manual | automatic
+    schedule_name: str = Field(default="", max_length=100)  # what a schedule action attaches
+
+
+class BudgetPeriod(SQLModel, table=True):
+    """A budget's figures in one period as the last evaluation found them (the amount it fixed at the period's
+    first evaluation, actual and forecast spend, status)."""
+
+    __tablename__ = "budget_period"
+    __table_args__ = (UniqueConstraint("budget_id", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(foreign_key="budget.id", ondelete="CASCADE", index=True)
+    period_start: date
+    period_end: date
+    amount_micros: int = Field(sa_column=money())
+    amount_set_at: datetime = Field(default_factory=utcnow)
+    amount_basis: str = Field(default="fixed", max_length=200)  # fixed, or how an automatic amount was set
+    actual_micros: int = Field(sa_column=money())
+    forecast_micros: int = Field(sa_column=money())
+    basis: str = Field(default="billed", max_length=16)  # billed | estimated
+    forecast_basis: str = Field(default="", max_length=200)
+    status: str = Field(default="ok", max_length=16)
+    as_of: datetime = Field(default_factory=utcnow)
+    evaluated_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetAlert(SQLModel, table=True):
+    """A threshold crossed in a period: at most one per threshold and period, whoever evaluates and however often
+    (the unique constraint, not memory). Kept when its budget is deleted: the history names it."""
+
+    __tablename__ = "budget_alert"
+    __table_args__ = (UniqueConstraint("budget_id", "threshold_id", "period_start"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(index=True)
+    threshold_id: int
+    period_start: date
+    period_end: date
+    budget_name: str = Field(max_length=100)
+    owner: str = Field(max_length=64, index=True)  # the budget's owner then (who sees it besides admins)
+    threshold: str = Field(max_length=200)  # its label then, e.g. "80 % of actual"
+    on: str = Field(max_length=16)
+    value_micros: int = Field(sa_column=money())  # the actual or forecast spend that crossed it
+    limit_micros: int = Field(sa_column=money())
+    amount_micros: int = Field(sa_column=money())
+    basis: str = Field(default="billed", max_length=16)
+    message: str = Field(default="")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Notification(SQLModel, table=True):
+    """An alert on its way to an email or webhook channel: the outbox, retried with backoff, sent at most once."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("alert_id", "channel"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(index=True)
+    channel: str = Field(max_length=320)  # a settings channel's name, or email:ADDRESS
+    kind: str = Field(max_length=16)  # email | webhook
+    subject: str = Field(max_length=300)
+    body: str = Field(default="")
+    status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|delivered|failed|unknown
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class InboxSeen(SQLModel, table=True):
+    """How far a user has read the in-app inbox (alert ids only grow, so one number per user is enough)."""
+
+    __tablename__ = "inbox_seen"
+
+    username: str = Field(primary_key=True, max_length=64)
+    last_alert_id: int = 0
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetAction(SQLModel, table=True):
+    """What a crossed threshold proposes beyond an alert (stop the scope's resources, or attach a schedule to them
+    for the rest of the period): its preview, approval, what the sidecar did, and its undo at the next period."""
+
+    __tablename__ = "budget_action"
+    __table_args__ = (UniqueConstraint("alert_id"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(index=True)
+    budget_name: str = Field(max_length=100)
+    owner: str = Field(max_length=64)  # the budget's owner then
+    alert_id: int
+    threshold: str = Field(max_length=200)
+    action: str = Field(max_length=16)  # stop | schedule
+    schedule_id: int = 0  # what a schedule action attaches
+    schedule_name: str = Field(default="", max_length=100)
+    period_start: date
+    period_end: date
+    # awaiting_approval | approved | running | done | failed | rejected | expired | undone
+    status: str = Field(max_length=24, index=True)
+    preview: dict = Field(default_factory=dict, sa_column=json_column())  # resources, changes, saved_per_day
+    approved_by: str = Field(default="", max_length=64)
+    approved_at: datetime | None = None
+    done_at: datetime | None = None
+    result: dict = Field(default_factory=dict, sa_column=json_column())  # per resource: before, after, outcome
+    undone_at: datetime | None = None
+    undo_result: dict = Field(default_factory=dict, sa_column=json_column())
+    message: str = Field(default="")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AwsPrice(SQLModel, table=True):
+    """An on-demand hourly price from the AWS Price List API, per family, size, region and engine, with its date
+    (or the record that the API had none for it then, so it is asked again only after a week).
+
+        family: ec2 (size = instance type), rds (size = DB instance class, engine = mysql | postgres | mariadb,
+        Single-AZ) or fargate (size = vcpu or gb: per vCPU-hour or per GB-hour, Linux/x86).
+    """
+
+    __tablename__ = "aws_price"
+    __table_args__ = (UniqueConstraint("family", "size", "region", "engine"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    family: str = Field(max_length=16)
+    size: str = Field(max_length=64)
+    region: str = Field(max_length=32)
+    engine: str = Field(default="", max_length=32)
+    usd_per_hour: float | None = None  # None: the API was asked (at fetched_at) and gave no single price
+    effective_date: date | None = None  # the price list's effectiveDate of the on-demand term
+    fetched_at: datetime = Field(default_factory=utcnow)
+    sku: str = Field(default="", max_length=64)
+
+
+class ExecutionRate(SQLModel, table=True):
+    """The rate card: what one unit of a compute type costs per hour from `effective_from` on (USD micro-units).
+
+    A new rate is a new row; an execution's cost is computed once, from the rate in force when it started, so a
+    rate change never rewrites history.
+    """
+
+    __tablename__ = "execution_rate"
+    __table_args__ = (UniqueConstraint("compute_type", "effective_from"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    compute_type: str = Field(max_length=64)
+    effective_from: datetime
+    usd_per_hour_micros: int = Field(sa_column=money())
+    gpu: bool = False
+    note: str = Field(default="", max_length=256)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=64)
+
+
+class Execution(SQLModel, table=True):
+    """One workflow run reported by the platform (API, CSV or the demo), with its cost computed once."""
+
+    __tablename__ = "execution"
+    __table_args__ = (Index("ix_execution_started_at", "started_at"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(max_length=128, unique=True)  # the platform's id: a re-sent run is not stored twice
+    workflow_id: str = Field(max_length=128, index=True)
+    workflow_name: str = Field(default="", max_length=256)
+    username: str = Field(default="", max_length=64)
+    started_at: datetime
+    ended_at: datetime
+    status: str = Field(default="succeeded", max_length=16)  # succeeded | failed | cancelled
+    compute_type: str = Field(max_length=64)
+    compute_count: int = 1
+    rate_micros: int = Field(sa_column=money())  # USD per hour per unit in force when it started
+    cost_micros: int = Field(sa_column=money())  # rate x count x duration, rounded half-even once
+    currency: str = Field(default="USD", max_length=3)
+    source: str = Field(default="api", max_length=16)  # api | csv | demo
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the REST API, acting as its user; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (NEVER_REUSED,)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    username: str = Field(max_length=64, index=True)
+    token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256 of the whole token
+    prefix: str = Field(max_length=16)  # the token's first characters, to recognise it in a list
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=64)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None

@@ -23,6 +23,7 @@ from finops.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+BUDGET_POLL_SECONDS = 60  # how often the sidecar looks for new data or budget changes to evaluate
 
 
 def build_scheduler(settings: Settings) -> BlockingScheduler:
@@ -56,6 +57,12 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
          {"seconds": settings.models_poll_seconds}),
         (tasks.reconcile_schedules, "reconcile_schedules", "stop and start scheduled resources",
          {"seconds": settings.schedule_tick_seconds}),
+        (tasks.evaluate_budgets, "evaluate_budgets", "evaluate budgets after new data or changes",
+         {"seconds": BUDGET_POLL_SECONDS}),
+        (tasks.budget_outbox, "budget_outbox", "budget actions, their undo, alert delivery",
+         {"seconds": settings.notify_poll_seconds}),
+        # prices older than a week are re-fetched: a daily look keeps that true across sidecar restarts
+        (tasks.refresh_prices, "refresh_prices", "AWS prices older than a week", {"days": 1}),
     ]  # fmt: skip
     for func, job_id, name, interval in polls:
         scheduler.add_job(

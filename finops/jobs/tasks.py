@@ -5,16 +5,21 @@ import os
 import signal
 import socket
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from finops.data import (
     anomalies,
+    aws_prices,
+    budget_actions,
+    budget_runs,
     db,
     forecasts,
     load,
+    notifications,
     power,
     queries,
     recommendations,
@@ -23,9 +28,9 @@ from finops.data import (
 )
 from finops.data.drivers import aws_discovery, aws_utilization
 from finops.data.refresh import RefreshError, run_refresh
-from finops.data.sources import resolve_source
+from finops.data.sources import aws_pricing, resolve_source
 from finops.data.store_lock import StoreLock
-from finops.data.tables import Heartbeat, RefreshRun
+from finops.data.tables import Budget, Heartbeat, RefreshRun
 from finops.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,7 @@ SIDECAR = "sidecar"
 STARTED_AT = datetime.now(UTC)  # imported when the sidecar starts: the process's start time
 _refreshing = threading.Lock()  # one refresh at a time, whichever job asks
 _store_lock: StoreLock | None = None  # this process's hold on the store (one sidecar per store)
+_budgets_seen: dict = {"key": None, "at": None}  # what the last budget evaluation saw, and when
 
 
 def take_store() -> bool:
@@ -103,6 +109,8 @@ def close_interrupted() -> int:
             + forecasts.close_interrupted(session=s)
             + anomalies.close_interrupted(session=s)
             + power.close_interrupted(session=s)
+            + notifications.close_interrupted(session=s)
+            + budget_actions.close_interrupted(session=s)
         )
         s.commit()
     return count
@@ -204,6 +212,23 @@ def reconcile_schedules() -> None:
                  counts)  # fmt: skip
 
 
+def refresh_prices() -> None:
+    """Re-fetch AWS prices older than a week from the Price List API (AWS source, price list on); the next
+    discovery prices the inventory with them. Failures are logged; the stored prices stay."""
+    settings = get_settings()
+    if resolve_source(settings) != "aws" or not settings.aws_price_list:
+        return
+    with db.session() as s:
+        try:
+            counts = aws_prices.refresh_stale(session=s, client=aws_pricing.make_client(settings))
+        except Exception:
+            log.exception("refreshing AWS prices failed")
+            return
+    log.info("AWS prices: %(asked)s asked, %(stored)s stored", counts)
+    for error in counts["errors"]:
+        log.warning("AWS prices: %s", error)
+
+
 def update_models() -> None:
     """After new data: scan for anomalies, then forecast every series (once per data version, even on failure)."""
     settings = get_settings()
@@ -224,3 +249,55 @@ def update_models() -> None:
             log.exception("recommendations failed")
         run = forecasts.run_forecasts(session=s, settings=settings, refresh_run_id=version)
         log.info("forecast run %s for data version %s: %s (%s)", run.id, version, run.status, run.message)
+
+
+def _budget_inputs(s) -> tuple:
+    """What a budget evaluation depends on: the data version, the newest forecast, the budgets' last change."""
+    changed = s.execute(select(func.max(col(Budget.updated_at)), func.count(col(Budget.id)))).one()
+    return queries.data_version(session=s), queries.forecast_run_id(session=s), tuple(changed)
+
+
+def evaluate_budgets() -> None:
+    """Evaluate every budget after new data, a new forecast or a budget's change, and at least every
+    FINOPS_BUDGET_EVAL_MINUTES (alerts, their deliveries and actions are queued by the evaluation)."""
+    settings, now = get_settings(), datetime.now(UTC)
+    with db.session() as s:
+        key = _budget_inputs(s)
+        last = _budgets_seen["at"]
+        if (
+            key == _budgets_seen["key"]
+            and last is not None
+            and now - last < timedelta(minutes=settings.budget_eval_minutes)
+        ):
+            return
+        try:
+            counts = budget_runs.evaluate(session=s, settings=settings, as_of=now)
+        except Exception:
+            s.rollback()
+            log.exception("budget evaluation failed")
+            return
+    _budgets_seen.update(key=key, at=now)
+    if counts["alerts"] or counts["skipped"]:
+        log.info("budgets: %(budgets)s evaluated, %(alerts)s alerts, %(actions)s actions, %(queued)s messages "
+                 "queued, %(skipped)s skipped", counts)  # fmt: skip
+
+
+def budget_outbox() -> None:
+    """Carry out approved budget actions, undo those whose period ended, send waiting alerts: each step on its own,
+    so a failing mail server never holds up an action (or the other way round)."""
+    settings = get_settings()
+    steps = (
+        ("budget actions", lambda s: budget_actions.carry_out_due(session=s, settings=settings)),
+        ("budget undo", lambda s: budget_actions.undo_due(session=s, settings=settings)),
+        ("alert delivery", lambda s: notifications.deliver_due(session=s, settings=settings)),
+    )
+    for name, step in steps:
+        with db.session() as s:
+            try:
+                result = step(s)
+            except Exception:
+                s.rollback()
+                log.exception("%s failed", name)
+                continue
+        if result and (not isinstance(result, dict) or any(result.values())):
+            log.info("%s: %s", name, result)

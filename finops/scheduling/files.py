@@ -8,10 +8,7 @@ ignored); ISch options without a meaning here are listed in ISCH_IGNORED and dro
 an imported ISch schedule has no targets until someone adds them.
 """
 
-import json
-
-import yaml
-
+from finops import documents
 from finops.scheduling.specs import SpecError
 
 ISCH_PERIOD_KEYS = {"begintime": "begin", "endtime": "end", "weekdays": "weekdays", "monthdays": "monthdays",
@@ -20,29 +17,19 @@ ISCH_IGNORED = {
     "description", "type", "hibernate", "stop_new_instances", "use_metrics", "use_maintenance_window",
     "ssm_maintenance_window", "configured_in_stack", "instancetype", "override_status",
 }  # fmt: skip
-MAX_FILE_BYTES = 2_000_000
 
 
 def read(data: bytes, name: str = "file") -> list[dict]:
     """The schedules a file holds, in our format (not yet checked: see specs.check_spec)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise SpecError(f"{name}: over {MAX_FILE_BYTES // 1_000_000} MB")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{name}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        doc = json.loads(text) if text.lstrip().startswith(("{", "[")) else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SpecError(f"{name}: not JSON or YAML ({first})") from None
-    items = doc.get("schedules", doc) if isinstance(doc, dict) and set(doc) == {"schedules"} else doc
-    items = items if isinstance(items, list) else [items]
-    if not all(isinstance(i, dict) for i in items):
+        found = documents.items(documents.load(data, name), "schedules")
+    except documents.DocumentError as exc:
+        raise SpecError(str(exc)) from None
+    if not all(isinstance(i, dict) for i in found):
         raise SpecError(f"{name}: must hold a schedule (an object) or a list of them")
-    if any(_is_isch(i) for i in items):
-        return _from_isch(items)
-    return items
+    if any(_is_isch(i) for i in found):
+        return _from_isch(found)
+    return found
 
 
 def _lower(item: dict) -> dict:
@@ -108,7 +95,4 @@ def _from_isch(items: list[dict]) -> list[dict]:
 
 def write(specs: list[dict], fmt: str = "yaml") -> str:
     """Schedules (in the file format) as YAML or JSON text."""
-    doc = specs[0] if len(specs) == 1 else specs
-    if fmt == "json":
-        return json.dumps(doc, indent=2, sort_keys=False) + "\n"
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return documents.dump(specs, fmt)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from finops import fields
 from finops.scheduling.expressions import ExpressionError
 from finops.scheduling.timetable import STATES, make_period
 
@@ -62,32 +63,15 @@ class ScheduleSpec:
 
 
 def _unknown(given: dict, allowed: set[str], where: str) -> None:
-    extra = sorted(set(given) - allowed)
-    if extra:
-        raise SpecError(f"{where}{extra[0]}: unknown field (allowed: {', '.join(sorted(allowed))})")
+    fields.unknown(given, allowed, where, SpecError)
 
 
 def _text(value, where: str, limit: int, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise SpecError(f"{where}: must be text")
-    text = str(value).strip()
-    if required and not text:
-        raise SpecError(f"{where}: is required")
-    if len(text) > limit:
-        raise SpecError(f"{where}: must be at most {limit} characters (it has {len(text)})")
-    return text
+    return fields.text(value, where, limit, SpecError, required)
 
 
 def _flag(value, where: str) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0", ""):
-        return value.strip().lower() in ("true", "yes", "1")
-    raise SpecError(f"{where}: must be true or false")
+    return fields.flag(value, where, SpecError)
 
 
 def check_timezone(name: str, where: str = "timezone") -> str:

@@ -227,3 +227,65 @@ def running_hours(timetable: Timetable, start: datetime, end: datetime) -> float
         if hi > lo and desired_state(timetable, lo).state != STOPPED:
             total += hi - lo
     return total.total_seconds() / 3600
+
+
+def _step(tables: list[Timetable], start: datetime, end: datetime, running: bool) -> tuple[float, bool]:
+    """Hours running in [start, end) by the union rule, stepping through every boundary; and the state at `end`."""
+    cuts = {t for table in tables for t in _boundaries(table, start, end - timedelta(microseconds=1))}
+    points = [start, *sorted(cuts), end]
+    total = timedelta()
+    for lo, hi in zip(points, points[1:], strict=False):
+        states = {desired_state(table, lo).state for table in tables}
+        running = True if RUNNING in states else False if STOPPED in states else running
+        if running and hi > lo:
+            total += hi - lo
+    return total.total_seconds() / 3600, running
+
+
+def _day_signature(table: Timetable, start: datetime, end: datetime) -> tuple:
+    """What decides a timetable's states over the UTC day [start, end): the zone's offsets, and for each local day
+    it touches (and the ones either side: overnight periods, the adjacent-periods rule) which periods match,
+    whether it is a holiday or an exception, and any override near it. Days with equal signatures run equally."""
+    zone = table.timezone
+    first, last = start.astimezone(zone), (end - timedelta(microseconds=1)).astimezone(zone)
+    days, day = [], first.date() - timedelta(days=1)
+    while day <= last.date() + timedelta(days=1):
+        days.append((tuple(p.matches(day) for p in table.periods), day in table.holidays, table.exceptions.get(day)))
+        day += timedelta(days=1)
+    near = tuple((o.state, o.start, o.until) for o in table.overrides
+                 if o.start < end + MINUTE and o.until > start - MINUTE)  # fmt: skip
+    return first.utcoffset(), last.utcoffset(), tuple(days), near
+
+
+def union_running_hours(timetables: Iterable[Timetable], start: datetime, end: datetime, running_now: bool) -> float:
+    """Hours in [start, end) a resource under all of `timetables` runs, by the reconciler's union rule: running
+    if any says running, else stopped if any says stopped; where all say `any` it keeps its state, which is
+    `running_now` at `start`, then whatever the last decision left.
+
+    Whole UTC days are worked out once per distinct day (`_day_signature`): a year of office hours is a handful
+    of kinds of day, not 365 walks through every boundary."""
+    tables = list(timetables)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return 0.0
+    if not tables:
+        return (end - start).total_seconds() / 3600 if running_now else 0.0
+    first = datetime.combine(start.date(), time(0), tzinfo=UTC)
+    first += timedelta(days=1) if first < start else timedelta()
+    last = datetime.combine(end.date(), time(0), tzinfo=UTC)
+    if first >= last:
+        return _step(tables, start, end, running_now)[0]
+    total, running = _step(tables, start, first, running_now) if start < first else (0.0, running_now)
+    seen: dict[tuple, tuple[float, bool]] = {}
+    day = first
+    while day < last:
+        following = day + timedelta(days=1)
+        key = (running, tuple(_day_signature(table, day, following) for table in tables))
+        if key not in seen:
+            seen[key] = _step(tables, day, following, running)
+        hours, running = seen[key]
+        total += hours
+        day = following
+    if last < end:
+        total += _step(tables, last, end, running)[0]
+    return total

@@ -1,21 +1,25 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
+from finops.columns import source_name
 from finops.ui.format import money, pct, plain, ratio_pct
 from finops.ui.loaders import (
     account_names,
+    combined_costs,
     data_sources,
+    execution_costs,
     forecast_series,
     forecast_view,
     home_kpis,
     overview,
+    rate_card,
     schedule_savings,
     service_breakdown,
     service_names,
     store_status,
 )
 from finops.ui.progress import run_progress
+from finops.ui.tables import csv_download, table
 from finops.ui.widgets import (
-    csv_download,
     date_range_picker,
     freshness_badge,
     metric_picker,
@@ -27,9 +31,11 @@ from finops.ui.widgets import (
 
 __all__ = [
     "account_names",
+    "combined_costs",
     "csv_download",
     "data_sources",
     "date_range_picker",
+    "execution_costs",
     "freshness_badge",
     "home_kpis",
     "metric_picker",
@@ -37,6 +43,7 @@ __all__ = [
     "overview",
     "pct",
     "plain",
+    "rate_card",
     "ratio_pct",
     "forecast_series",
     "forecast_view",
@@ -47,6 +54,8 @@ __all__ = [
     "service_breakdown",
     "service_names",
     "sidecar_alive",
+    "source_name",
     "store_status",
+    "table",
     "today",
 ]

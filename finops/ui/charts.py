@@ -175,3 +175,60 @@ def week_grid(grid: pd.DataFrame, zone: str) -> alt.Chart:
             ],  # fmt: skip
         )
     )
+
+
+BUDGET_LINES = {"actual": "#1f77b4", "forecast": "#ff7f0e", "budget": "#d62728"}
+
+
+def budget_progress(status: pd.DataFrame, marks: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
+    """Per budget its actual and forecast spend as % of the amount (bars), 100 % (the rule) and each threshold
+    (ticks). `status`: name, pct_actual, pct_forecast, status; `marks`: name, pct, label."""
+    rows = []
+    for r in status.itertuples(index=False):
+        rows += [
+            [r.name, "forecast", r.pct_forecast or 0.0, r.status],
+            [r.name, "actual", r.pct_actual or 0.0, r.status],
+        ]
+    bars = pd.DataFrame(rows, columns=["name", "line", "pct", "status"])
+    order = list(status["name"])
+    y = alt.Y("name:N", sort=order, title=None)
+    colors = alt.Scale(domain=["actual", "forecast"], range=[BUDGET_LINES["actual"], BUDGET_LINES["forecast"]])
+    base = alt.Chart(bars).encode(
+        y=y,
+        x=alt.X("pct:Q", title="% of the amount", scale=alt.Scale(domainMin=0)),
+        color=alt.Color("line:N", title=None, scale=colors),
+        opacity=alt.condition(alt.datum.line == "forecast", alt.value(0.35), alt.value(1.0)),
+        tooltip=[alt.Tooltip("name:N", title="Budget"), alt.Tooltip("line:N", title="Spend"),
+                 alt.Tooltip("pct:Q", title="% of amount", format=".1f"), alt.Tooltip("status:N", title="Status")],
+    )  # fmt: skip
+    layers = [
+        base.mark_bar(height=14),
+        alt.Chart(pd.DataFrame({"pct": [100.0]})).mark_rule(color="black").encode(x="pct:Q"),
+    ]
+    if not marks.empty:
+        layers.append(
+            alt.Chart(marks).mark_tick(color=BUDGET_LINES["budget"], thickness=2, size=22)
+            .encode(y=y, x="pct:Q", tooltip=[alt.Tooltip("label:N", title="Threshold")])
+        )  # fmt: skip
+    return alt.layer(*layers).properties(height=max(60, 34 * len(order)))
+
+
+def budget_burn(lines: pd.DataFrame, title: str) -> alt.Chart:
+    """Cumulative spend against the budget line, with the forecast to period end (finops.budgeting.evaluation
+    .cumulative: day, line, value)."""
+    scale = alt.Scale(domain=list(BUDGET_LINES), range=list(BUDGET_LINES.values()))
+    return (
+        alt.Chart(lines, title=title)
+        .mark_line()
+        .encode(
+            x=alt.X("day:T", title=None),
+            y=alt.Y("value:Q", title="USD", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color("line:N", title=None, scale=scale),
+            strokeDash=alt.condition(alt.datum.line == "forecast", alt.value([6, 4]), alt.value([1, 0])),
+            tooltip=[
+                alt.Tooltip("day:T", title="Day"),
+                alt.Tooltip("line:N", title="Line"),
+                alt.Tooltip("value:Q", title="USD", format="$,.2f"),
+            ],
+        )  # fmt: skip
+    )

@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import streamlit as st
 
-from finops import reports
-from finops.data import db, queries
+from finops import execution_reports, reports
+from finops.data import db, queries, rates
 
 
 @st.cache_data(ttl=10, max_entries=1, show_spinner=False)
@@ -22,6 +22,14 @@ def account_names(version: int) -> dict[str, str]:  # noqa: ARG001
     with db.session() as s:
         frame = queries.accounts(session=s)
     return {r.account_id: f"{r.account_name} ({r.account_id})" for r in frame.itertuples()}
+
+
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def account_labels(version: int) -> dict[str, str]:  # noqa: ARG001
+    """account_id -> account name (Organizations' name, as the store keeps it) for tables."""
+    with db.session() as s:
+        frame = queries.accounts(session=s)
+    return {r.account_id: r.account_name for r in frame.itertuples() if r.account_name != r.account_id}
 
 
 @st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
@@ -99,3 +107,43 @@ def schedule_savings() -> tuple[float, float] | None:
         if schedule_views.count_schedules(s) == 0:
             return None
         return schedule_views.savings_summary(s, Actor("admin", is_admin=True), now)
+
+
+def inbox_badge(user) -> int:
+    """How many budget alerts the signed-in user has not seen (the Inbox's badge); 0 when it cannot be told."""
+    from finops.data import notifications
+    from finops.data.access import Actor
+
+    try:
+        with db.session() as s:
+            return notifications.unread_count(session=s, actor=Actor(user.username, is_admin=user.is_admin))
+    except Exception:  # the badge must never stop the app from loading
+        return 0
+
+
+@st.cache_data(ttl="15m", max_entries=32, show_spinner=False)
+def execution_costs(start: date, end: date, executions_version: int) -> execution_reports.ExecutionView:  # noqa: ARG001
+    """`executions_version` (the newest stored run) is only a cache key: new runs invalidate it."""
+    with db.session() as s:
+        return execution_reports.execution_costs(session=s, start=start, end=end)
+
+
+@st.cache_data(ttl="15m", max_entries=32, show_spinner=False)
+def combined_costs(
+    start: date,
+    end: date,
+    metric: str,
+    in_bill: bool,
+    version: int,  # noqa: ARG001
+    executions_version: int,  # noqa: ARG001
+) -> pd.DataFrame:
+    """The bill and execution costs per month; both versions are only cache keys."""
+    with db.session() as s:
+        return execution_reports.combined_costs(session=s, start=start, end=end, metric=metric, in_bill=in_bill)
+
+
+@st.cache_data(ttl=5, max_entries=1, show_spinner=False)
+def rate_card() -> pd.DataFrame:
+    """The rate card; edits change no version, so a short TTL (the page clears it after an edit)."""
+    with db.session() as s:
+        return rates.rate_card(session=s)

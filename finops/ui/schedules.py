@@ -14,7 +14,8 @@ from finops.scheduling.specs import ScheduleSpec, SpecError, check_spec
 from finops.scheduling.timetable import desired_state
 from finops.ui import charts
 from finops.ui.format import money
-from finops.ui.widgets import csv_download
+from finops.ui.tables import table
+from finops.ui.widgets import attempt
 
 REFUSALS = (SpecError, ExpressionError, schedules.ScheduleError, Forbidden, NotFound)
 FLASH = "sc_flash"
@@ -23,12 +24,7 @@ MAX_PERIODS = 5
 
 def call(fn: Callable, **kwargs):
     """`fn(session=..., **kwargs)`; a refusal is shown as a message (text, never Markdown) and gives None."""
-    try:
-        with db.session() as s:
-            return fn(session=s, **kwargs)
-    except REFUSALS as exc:
-        st.error(plain(exc))
-        return None
+    return attempt(fn, REFUSALS, **kwargs)
 
 
 def guard(fn: Callable, *args):
@@ -144,13 +140,11 @@ def details(actor: Actor, sid: int, now: datetime) -> None:
     m3.metric("Realised this month", money(float(done["saved"].sum()) if not done.empty else 0.0, decimals=2))
     st.altair_chart(charts.week_grid(schedule_views.week_grid(timetable, now.date()), row.timezone), width="stretch")
     st.subheader("Targets")
-    st.dataframe(targets, hide_index=True, width="stretch")
-    csv_download(targets, f"schedule_{sid}_targets.csv", "Download targets", "dl_sc_targets")
+    table(targets, csv=(f"schedule_{sid}_targets.csv", "Download targets", "dl_sc_targets"))
     with db.session() as s:
         months = schedule_views.realised_by_month(s, sid)
     st.caption("Realised savings by month (from the ledger of stopped hours)")
-    st.dataframe(months, hide_index=True, width="stretch")
-    csv_download(months, f"schedule_{sid}_savings.csv", "Download savings", "dl_sc_savings")
+    table(months, csv=(f"schedule_{sid}_savings.csv", "Download savings", "dl_sc_savings"))
 
 
 def overrides_panel(actor: Actor, sid: int, now: datetime) -> None:
@@ -178,8 +172,7 @@ def activity_panel(actor: Actor, sid: int) -> None:
     st.subheader("Activity")
     with db.session() as s:
         log = schedule_views.activity(s, actor, sid)
-    st.dataframe(log, hide_index=True, width="stretch")
-    csv_download(log, f"schedule_{sid}_activity.csv", "Download activity", "dl_sc_activity")
+    table(log, csv=(f"schedule_{sid}_activity.csv", "Download activity", "dl_sc_activity"))
 
 
 def edit_panel(actor: Actor, sid: int, options: dict[str, dict]) -> None:

@@ -2,14 +2,13 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from finops import costs
 from finops.auth import current_user
+from finops.columns import source_name
 from finops.data import db, refresh_requests
 from finops.data.queries import METRICS
-from finops.export import to_csv_bytes
 from finops.markup import plain
 from finops.reports import Status
 from finops.settings import get_settings
@@ -38,7 +37,7 @@ def _ago(moment) -> str:
 
 def freshness_badge(status: Status) -> None:
     """'Data as of ...' with the source and a Refresh button; the latest refresh's failure when it failed."""
-    source = "Demo data" if status.is_demo else ", ".join(status.sources) or "no source"
+    source = "Demo data" if status.is_demo else ", ".join(source_name(s) for s in status.sources) or "no source"
     left, right = st.columns([5, 1], vertical_alignment="center")
     with right:
         refresh_button()
@@ -57,6 +56,11 @@ def freshness_badge(status: Status) -> None:
         st.warning(
             f"The latest refresh failed {_ago(status.last_run_finished)}: {plain(status.last_run_error)}. "
             f"Showing the last good data ({last_good})."
+        )
+    elif status.history_error:  # the current data loaded; an older month did not (the next refresh retries it)
+        st.info(
+            f"The latest refresh loaded the current data, but some history could not be loaded "
+            f"({plain(status.history_error)}); the next refresh tries again."
         )
     _request_note(status)
 
@@ -139,8 +143,12 @@ def date_range_picker(key: str, default: str = "Last 30 days") -> tuple[date, da
     return picked[0], picked[1] + timedelta(days=1)
 
 
-def csv_download(frame: pd.DataFrame, filename: str, label: str, key: str) -> None:
-    """A download button for `frame` as formula-safe CSV."""
-    st.download_button(
-        label, data=to_csv_bytes(frame), file_name=filename, mime="text/csv", key=key, icon=":material/download:"
-    )
+def attempt(fn, refusals: tuple[type[Exception], ...], **kwargs):
+    """`fn(session=..., **kwargs)` on a fresh session; a refusal (one of `refusals`) is shown as a message (text,
+    never Markdown) and gives None."""
+    try:
+        with db.session() as s:
+            return fn(session=s, **kwargs)
+    except refusals as exc:
+        st.error(plain(exc))
+        return None

@@ -1,7 +1,7 @@
 """forecast models per series, progress of forecast and anomaly runs, one event per rise
 
 Revision ID: 0010c
-Revises: 0010s
+Revises: 0010a
 Create Date: 2026-11-30 06:40:00.000000
 """
 
@@ -12,10 +12,10 @@ import sqlmodel
 from alembic import op
 
 
-# the brief said down_revision '0009'; 0010s (schedules) is already on main below this branch, so this one
-# follows it (two heads would break `alembic upgrade head`); the merger re-links the chain anyway
+# written after 0010s; main's 0011, 0010b and 0010a came first, so this one follows 0010a (the chain is
+# 0009 -> 0010s -> 0011 -> 0010b -> 0010a -> 0010c: one head for `alembic upgrade head`)
 revision: str = '0010c'
-down_revision: str | None = '0010s'
+down_revision: str | None = '0010a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

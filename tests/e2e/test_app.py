@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
+from finops.costs import month_window
+from finops.data.sources import demo
 from tests.conftest import ADMIN, MEMBER, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -104,12 +106,20 @@ def test_overview_screenshot_is_not_blank(page: Page, app_url, tmp_path):
         (ROOT / "docs" / "screenshot.png").write_bytes(shot)
 
 
+def open_create_dialog(page: Page):
+    """The list comes first; "New group" opens the create form in a dialog."""
+    page.get_by_role("button", name="New group").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Create group").first).to_be_visible(timeout=TIMEOUT)
+    return dialog
+
+
 def create_group(page: Page, name: str) -> None:
-    expect(page.get_by_role("heading", name="Create group").first).to_be_visible(timeout=TIMEOUT)
-    form = page.get_by_test_id("stForm").first
-    form.get_by_label("Name", exact=True).fill(name)
-    form.get_by_role("button", name="Create group").click()
+    dialog = open_create_dialog(page)
+    dialog.get_by_label("Name", exact=True).fill(name)
+    dialog.get_by_role("button", name="Create group").click()
     expect(page.get_by_text(f"Created group '{name}'").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("dialog")).to_have_count(0)
 
 
 def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(browser, app_url):
@@ -132,7 +142,10 @@ def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(b
     groups_table = page.get_by_test_id("stDataFrame").first
     expect(groups_table).to_contain_text("Night shift")
     expect(page.get_by_text("Admin only group")).to_have_count(0)
-    expect(page.get_by_text("Showing 1–1 of 1").first).to_be_visible()
+    # the member's own demo groups (by team and environment) are listed too; the new one opens selected
+    mine = 1 + sum(1 for g in demo.groups() if g["owner"] == "member")
+    expect(page.get_by_text(f"Showing 1–{mine} of {mine}").first).to_be_visible()
+    expect(page.get_by_role("combobox", name="Group", exact=True).first).to_have_value(re.compile(r"^Night shift"))
 
     for name in ["Checkout web", "Search API"]:
         page.get_by_label("Search inventory").fill(name)
@@ -158,9 +171,9 @@ def test_member_creates_a_group_adds_resources_and_cannot_see_the_admins_group(b
 
     # a name that looks like Markdown is shown as the characters typed: no link, no image
     evil = "[win](http://evil.test) ![x](http://evil.test/x.png)"
-    form = page.get_by_test_id("stForm").first
-    form.get_by_label("Name", exact=True).fill(evil)
-    form.get_by_role("button", name="Create group").click()
+    dialog = open_create_dialog(page)
+    dialog.get_by_label("Name", exact=True).fill(evil)
+    dialog.get_by_role("button", name="Create group").click()
     alert = page.get_by_test_id("stAlertContentSuccess").filter(has_text="Created group").first
     expect(alert).to_be_visible(timeout=TIMEOUT)
     assert alert.inner_text().replace("\u2060", "").strip() == f"Created group '{evil}'."  # the characters typed
@@ -193,6 +206,34 @@ def test_admin_opens_forecast_anomalies_and_recommendations(page: Page, app_url)
     nav(page, "Recommendations")
     expect(page.get_by_text("Estimated monthly savings").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stDataFrame").first).to_contain_text("schedule", timeout=TIMEOUT)
+
+
+def test_admin_opens_execution_costs_and_downloads_runs_per_workflow(page: Page, app_url, app_store, tmp_path):
+    import sqlite3
+
+    log_in(page, app_url, *ADMIN)
+    expect(page.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
+    nav(page, "Execution Costs")
+    expect(page.get_by_text("Cost per run (mean)").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Rate card").first).to_be_visible()
+    page.get_by_role("tab", name="By workflow").click()
+    with page.expect_download(timeout=TIMEOUT) as info:
+        page.get_by_role("button", name="Download executions by workflow").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    csv = pd.read_csv(path)
+    start, _ = month_window(datetime.now(UTC).date(), 12)  # the page's default: 12 months, the current to date
+    with sqlite3.connect(app_store) as conn:
+        expected = conn.execute(
+            "SELECT SUM(cost_micros) FROM execution WHERE started_at >= ?", (f"{start} 00:00:00",)
+        ).fetchone()[0]
+    assert {"workflow_name", "runs", "cost", "median_per_run", "p90_per_run"} <= set(csv.columns)
+    assert csv["cost"].sum() == pytest.approx(expected / 1e6, abs=0.01)
+
+    nav(page, "Overview")
+    expect(page.get_by_role("heading", name="Cloud bill and execution costs").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Download combined costs")).to_be_visible(timeout=TIMEOUT)
 
 
 def test_a_password_change_ends_the_login_and_its_cookie(page: Page, app_url, app_store):
@@ -246,3 +287,76 @@ def test_a_member_schedules_their_group_and_sees_the_week_grid(page: Page, app_u
     expect(page.get_by_text("Created schedule 'e2e office hours'.").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text("A week of this schedule (Europe/Berlin)").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("stDataFrame").nth(1)).to_contain_text("Checkout web", timeout=TIMEOUT)
+
+
+# a raw column name (snake_case, or a lowercase code) shown as a header means a table skipped the shared helper
+RAW_HEADER = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+TABLE_PAGES = {  # nav link -> a heading that says the page rendered
+    "Overview": "Monthly trend",
+    "Service Breakdown": "Service Breakdown",
+    "Forecast": "Every series",
+    "Anomalies": "Anomalies",
+    "Recommendations": "Recommendations",
+    "Resource Groups": "Members",
+    "Data Sources": "Refresh runs",
+    "Audit Log": "Audit log",
+}
+
+
+def headers(page: Page) -> list[list[str]]:
+    """The column headers of every table on the page, as the browser shows them (each table scrolled into view:
+    the grid draws, and lists its headers, only once it is on screen)."""
+    grids = page.get_by_test_id("stDataFrame")
+    found = []
+    for i in range(grids.count()):
+        grids.nth(i).scroll_into_view_if_needed()
+        cells = grids.nth(i).locator("[role=columnheader]")
+        expect(cells).not_to_have_count(0, timeout=TIMEOUT)
+        found.append(cells.all_inner_texts())
+    return found
+
+
+def test_every_pages_tables_have_titled_columns(page: Page, app_url):
+    page.set_viewport_size({"width": 1600, "height": 1200})
+    log_in(page, app_url, *ADMIN)
+    expect(page.get_by_text("Current Month Spend").first).to_be_visible(timeout=TIMEOUT)
+    seen = {}
+    for link, heading in TABLE_PAGES.items():
+        nav(page, link)
+        expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=TIMEOUT)
+        # the grid draws on a canvas; its headers are also in an accessible (visually hidden) table
+        expect(page.get_by_test_id("stDataFrame").first.locator("[role=columnheader]")).not_to_have_count(
+            0, timeout=TIMEOUT
+        )
+        seen[link] = headers(page)
+        for table in seen[link]:
+            assert table and all(h.strip() for h in table), (link, table)
+            assert not [h for h in table if RAW_HEADER.match(h.strip())], (link, table)
+    assert seen["Overview"][0] == ["Month", "Total", "Change from the previous month"]
+    assert "Account" in seen["Anomalies"][0]  # the account's name beside its id
+    nav(page, "Data Sources")
+    schedule = "it refreshes costs three times a day, at 05:00, 13:00 and 21:00 UTC"  # the default, in words
+    expect(page.get_by_text(schedule).first).to_be_visible(timeout=TIMEOUT)
+
+
+def test_a_team_lead_creates_a_group_budget_with_two_thresholds_and_sees_its_progress(page: Page, app_url):
+    log_in(page, app_url, *MEMBER)
+    expect(page.get_by_role("heading", name="Welcome, Max Member").first).to_be_visible(timeout=TIMEOUT)
+    nav(page, "Budgets")
+    expect(page.get_by_role("heading", name="New budget").first).to_be_visible(timeout=TIMEOUT)
+    page.get_by_label("Name", exact=True).fill("e2e product budget")
+    page.get_by_label("Name", exact=True).press("Enter")
+    page.get_by_label("Group", exact=True).click()
+    page.get_by_role("option", name="Product team (member)").click()
+    page.get_by_label("Amount (USD a period)").fill("5000")
+    page.get_by_label("Amount (USD a period)").press("Enter")
+    # the two thresholds a new budget starts with: 80 % of actual spend, 100 % of the forecast
+    expect(page.get_by_label("Threshold 1: at")).to_have_value("80", timeout=TIMEOUT)
+    expect(page.get_by_label("Threshold 2: at")).to_have_value("100")
+    page.get_by_role("button", name="Create budget").click()
+    expect(page.get_by_text("Created budget 'e2e product budget'.").first).to_be_visible(timeout=TIMEOUT)
+    # its progress: the bars chart, the list row, and the budget's own figures and burn chart
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("e2e product budget", timeout=TIMEOUT)
+    expect(page.get_by_text("Actual (estimated)").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Cumulative spend in").first).to_be_visible(timeout=TIMEOUT)

@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from finops import costs
 from finops.data.tables import ForecastPoint, ForecastRun, Recommendation, RefreshRun
-from tests.pages.conftest import COST_PAGES, open_page
+from tests.pages.conftest import COST_PAGES, open_page, shown
 
 TODAY = datetime.now(UTC).date()
 
@@ -208,3 +208,17 @@ def test_failed_refresh_keeps_last_good_data_and_says_why(seeded_store):
     at = open_page("pages/home.py")
     assert any("latest refresh failed" in w.value and "ExpiredToken" in w.value for w in at.warning)
     assert next(m for m in at.metric if m.label == "Current Month Spend").value.startswith("$")
+
+
+def test_a_failed_history_month_does_not_say_the_refresh_failed(seeded_store):
+    from finops.data import load
+
+    with Session(seeded_store) as s:
+        run = s.exec(select(RefreshRun).where(RefreshRun.part_of.is_(None))).scalars().one()
+        load.record_failed_run(
+            s, "demo", date(2025, 1, 1), date(2025, 2, 1), "Cost Explorer error InternalServerError", part_of=run.id
+        )
+    at = open_page("pages/home.py")
+    assert not any("latest refresh failed" in w.value for w in at.warning)
+    assert any("2025-01: Cost Explorer error InternalServerError" in shown(i.value) for i in at.info)
+    assert f"Data as of **{last_day(seeded_store):%Y-%m-%d}**" in " ".join(c.value for c in at.caption)

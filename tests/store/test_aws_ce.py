@@ -155,12 +155,13 @@ def test_moto_later_refresh_replaces_only_the_open_window(aws_store, moto_url, m
     queue(moto_url, [{"ResultsByTime": periods[:1]}, {"ResultsByTime": october}])
     with Session(aws_store) as s:
         run_refresh(s, get_settings(), today=TODAY)
-    restated = [dict(p, Groups=p["Groups"][:2]) for p in periods]  # November restated: fewer groups
+    # November restated (fewer groups); a steady refresh leaves out yesterday, still being filled in
+    restated = [dict(p, Groups=p["Groups"][:2]) for p in periods[:2]]
     requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()  # moto repeats answers per body
     queue(moto_url, [totals(restated), *pages(restated)])  # the change probe first, then the pull
     with Session(aws_store) as s:
         run = run_refresh(s, get_settings(), today=TODAY)
-    assert (run.window_start, run.window_end) == (date(2026, 11, 1), TODAY)
+    assert (run.window_start, run.window_end) == (date(2026, 11, 1), date(2026, 11, 3))
     stored = stored_micros(aws_store)
     assert {k: v for k, v in stored.items() if k[0] >= date(2026, 11, 1)} == expected_micros(restated)
     october_rows = {k: v for k, v in stored.items() if k[0] < date(2026, 11, 1)}
@@ -189,7 +190,8 @@ def test_probe_finds_nothing_new_and_pulls_nothing(aws_store, moto_url):
     queue(moto_url, [totals(periods)])  # Cost Explorer's totals equal what the store holds
     with Session(aws_store) as s:
         run = run_refresh(s, get_settings(), today=TODAY)
-    assert run.status == "unchanged" and (run.window_start, run.window_end) == (date(2026, 11, 1), TODAY)
+    # a steady refresh leaves out yesterday (aws_partial_days=1): Cost Explorer is still filling it in
+    assert run.status == "unchanged" and (run.window_start, run.window_end) == (date(2026, 11, 1), date(2026, 11, 3))
     calls = api_calls(aws_store)
     assert len(calls) == 4 and calls[-1].run_id == run.id  # 3 pages, then the one probe request
     assert stored_micros(aws_store) == expected_micros(periods)
@@ -259,7 +261,11 @@ def test_history_loads_newest_month_first_and_the_cap_pauses_it(store, monkeypat
 
     monkeypatch.setenv("FINOPS_AWS_MAX_REQUESTS_PER_DAY", "4")  # the next refresh goes on where it stopped
     get_settings.cache_clear()
-    probe = {**{k: v for k, v in REQUEST.items() if k != "GroupBy"}}
+    # a steady probe leaves out yesterday (aws_partial_days=1)
+    probe = {
+        **{k: v for k, v in REQUEST.items() if k != "GroupBy"},
+        "TimePeriod": {"Start": "2026-11-01", "End": "2026-11-03"},
+    }
     with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
         org_stub.add_response("list_accounts", {"Accounts": []}, {})
         ce_stub.add_response("get_cost_and_usage", totals(november), probe)
@@ -491,3 +497,104 @@ def test_recorder_counts_only_todays_calls(engine):
         calls = list(s.exec(select(CeApiCall).order_by(CeApiCall.id)).scalars())
     assert [c.page for c in calls] == [1, 1, 2]
     assert calls[-1].called_at.replace(tzinfo=UTC) == now
+
+
+# --- one refresh, one run ------------------------------------------------------------------------
+
+
+def month_of(periods: list[dict], month: str) -> list[dict]:
+    """`periods` moved to the first days of `month` ("2026-10")."""
+    return [
+        dict(p, TimePeriod={"Start": f"{month}-0{i + 1}", "End": f"{month}-0{i + 2}"}) for i, p in enumerate(periods)
+    ]
+
+
+def history_request(start: str, end: str) -> dict:
+    return {**REQUEST, "TimePeriod": {"Start": start, "End": end}}
+
+
+def test_a_refresh_with_history_is_one_run_with_its_parts(engine):
+    from finops.data import queries
+    from finops.settings import Settings
+
+    settings = Settings(source="aws", aws_refresh_months_back=2, aws_max_attempts=1)
+    november, october, september = served(), month_of(served(), "2026-10"), month_of(served(), "2026-09")
+    ce, org = stubbed_clients()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": november}, REQUEST)
+        ce_stub.add_response(
+            "get_cost_and_usage", {"ResultsByTime": october}, history_request("2026-10-01", "2026-11-01")
+        )
+        ce_stub.add_response(
+            "get_cost_and_usage", {"ResultsByTime": september}, history_request("2026-09-01", "2026-10-01")
+        )
+        with Session(engine) as s:
+            run = run_refresh(s, settings, today=TODAY, clients=(ce, org))
+        ce_stub.assert_no_pending_responses()
+    assert stored_micros(engine) == expected_micros(november + october + september)
+    rows = runs(engine)
+    assert [r.part_of for r in rows] == [None, run.id, run.id]  # one run, two parts
+    assert [(r.status, r.window_start) for r in rows] == [
+        ("ok", date(2026, 11, 1)), ("ok", date(2026, 10, 1)), ("ok", date(2026, 9, 1))
+    ]  # fmt: skip
+    assert {c.run_id for c in api_calls(engine)} == {run.id}  # every request of the refresh counts on its run
+    with Session(engine) as s:
+        listed = queries.recent_runs(session=s)
+        assert queries.data_version(session=s) == rows[-1].id  # each load moves the data version
+        status_run, _ = queries.latest_runs(session=s)
+    assert listed["id"].tolist() == [run.id]
+    assert (listed["rows"].iloc[0], listed["history"].iloc[0], listed["requests"].iloc[0]) == (54, "2 months loaded", 3)
+    assert status_run.id == run.id and status_run.finished_at >= rows[-1].finished_at
+
+
+def test_a_failed_history_month_is_a_failed_part_not_a_failed_refresh(engine):
+    from finops import reports
+    from finops.settings import Settings
+
+    settings = Settings(source="aws", aws_refresh_months_back=2, aws_max_attempts=1)
+    november, october = served(), month_of(served(), "2026-10")
+    ce, org = stubbed_clients()
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_response("get_cost_and_usage", {"ResultsByTime": november}, REQUEST)
+        ce_stub.add_response(
+            "get_cost_and_usage", {"ResultsByTime": october}, history_request("2026-10-01", "2026-11-01")
+        )
+        ce_stub.add_client_error(
+            "get_cost_and_usage", service_error_code="DataUnavailableException", service_message="not yet",
+            http_status_code=400, expected_params=history_request("2026-09-01", "2026-10-01"),
+        )  # fmt: skip
+        with Session(engine) as s:
+            run = run_refresh(s, settings, today=TODAY, clients=(ce, org))
+        ce_stub.assert_no_pending_responses()
+    assert run.status == "ok"
+    assert stored_micros(engine) == expected_micros(november + october)  # what loaded stays
+    failed = runs(engine)[-1]
+    assert (failed.part_of, failed.status, failed.window_start) == (run.id, "failed", date(2026, 9, 1))
+    assert "DataUnavailableException" in failed.error
+    with Session(engine) as s:
+        status = reports.status(session=s)
+        listed = reports.data_sources(session=s, now=datetime.now(UTC)).runs
+    assert status.last_run_status == "ok"  # the badge: the current data loaded, not "latest refresh failed"
+    assert status.history_error.startswith("2026-09: ") and "DataUnavailableException" in status.history_error
+    assert listed["history"].tolist() == ["1 month loaded, 1 failed"]
+
+    # the next refresh tries the failed month again; the probe finds the current window unchanged
+    probe = {k: v for k, v in REQUEST.items() if k != "GroupBy"} | {
+        "TimePeriod": {"Start": "2026-11-01", "End": "2026-11-03"}
+    }
+    september = month_of(served(), "2026-09")
+    with Stubber(ce) as ce_stub, Stubber(org) as org_stub:
+        org_stub.add_response("list_accounts", {"Accounts": []}, {})
+        ce_stub.add_response("get_cost_and_usage", totals(november), probe)
+        ce_stub.add_response(
+            "get_cost_and_usage", {"ResultsByTime": september}, history_request("2026-09-01", "2026-10-01")
+        )
+        with Session(engine) as s:
+            again = run_refresh(s, settings, today=TODAY, clients=(ce, org))
+        ce_stub.assert_no_pending_responses()
+    assert again.status == "unchanged"
+    assert stored_micros(engine) == expected_micros(november + october + september)
+    with Session(engine) as s:
+        assert reports.status(session=s).history_error is None

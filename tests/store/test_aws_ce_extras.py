@@ -9,12 +9,16 @@ from datetime import UTC, date, datetime, timedelta
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from sqlalchemy import select
 from sqlmodel import Session
 
 from finops.data import ce_calls
+from finops.data.ce_features import ANOMALIES as ANOMALIES_OP
+from finops.data.ce_features import FORECAST as FORECAST_OP
 from finops.data.ce_features import OPERATIONS, run_extras
+from finops.data.ce_features import RIGHTSIZING as RIGHTSIZING_OP
+from finops.data.ce_features import SAVINGS_PLANS as SAVINGS_PLANS_OP
 from finops.data.refresh import run_refresh
 from finops.data.tables import Anomaly, AwsForecast, CeApiCall, CeFeature, Recommendation
 from finops.settings import get_settings
@@ -370,14 +374,35 @@ def test_once_a_day_gate(store):
         "anomalies": lambda s: s.add_response(
             "get_anomalies", ANOMALIES, {"DateInterval": {"StartDate": "2026-08-07", "EndDate": "2026-11-05"}}
         ),
+        "rightsizing": lambda _s: None,  # once a week: not due tomorrow
+        "savings_plans": lambda _s: None,
     }
     with Stubber(ce) as stub:
         queue_all(stub, **next_requests)
         outcomes = extras(store, ce, today=tomorrow, now=NOW + timedelta(days=1))
         stub.assert_no_pending_responses()
-    assert outcomes == dict.fromkeys(OPERATIONS, "ok")
-    assert len(rows(store, CeApiCall)) == 12
+    assert outcomes == {FORECAST_OP: "ok", ANOMALIES_OP: "ok", RIGHTSIZING_OP: "skipped", SAVINGS_PLANS_OP: "skipped"}
+    assert len(rows(store, CeApiCall)) == 10
     assert len(rows(store, AwsForecast)) == 3 and len(rows(store, Anomaly)) == 1  # replaced / upserted, not added
+
+
+def test_recommendations_are_fetched_once_a_week(store):
+    ce = ce_client()
+    with Stubber(ce) as stub:
+        queue_all(stub)
+        extras(store, ce)
+    for days, due in ((6, "skipped"), (7, "ok")):
+        later = TODAY + timedelta(days=days)
+        with Stubber(ce) as stub:
+            stub.add_response("get_cost_forecast", FORECAST, {**FORECAST_REQUEST, "TimePeriod": ANY})
+            stub.add_response("get_anomalies", ANOMALIES, {"DateInterval": ANY})
+            if due == "ok":
+                queue_all(stub, forecast=lambda _s: None, anomalies=lambda _s: None)
+            outcomes = extras(store, ce, today=later, now=NOW + timedelta(days=days))
+            stub.assert_no_pending_responses()
+        assert outcomes == {FORECAST_OP: "ok", ANOMALIES_OP: "ok", RIGHTSIZING_OP: due, SAVINGS_PLANS_OP: due}
+    calls = [c.operation for c in rows(store, CeApiCall)]
+    assert calls.count(RIGHTSIZING_OP) == calls.count(SAVINGS_PLANS_OP) == 2 and calls.count(FORECAST_OP) == 3
 
 
 def test_a_failed_attempt_also_waits_for_tomorrow(store):

@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from subprocess import PIPE
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 
 from finops.cli import main
@@ -149,7 +151,8 @@ def test_costs_csv_neutralises_formulas(seeded_store, capsys):
         load.replace_window(s, "test", date(2001, 1, 1), date(2001, 1, 2), pd.DataFrame([row | {"estimated": False}]))
     argv = ["--by", "day,service,account", "--format", "csv"]
     code, out, _ = run(capsys, "costs", "--from", "2001-01-01", "--to", "2001-01-02", *argv)
-    assert code == 0 and out.splitlines()[1] == "2001-01-01,'@SUM(A1),9,'=cmd|' /C calc'!A0,1.5,USD"
+    # amounts are exact decimals with the store's 6 places (issue 16)
+    assert code == 0 and out.splitlines()[1] == "2001-01-01,'@SUM(A1),9,'=cmd|' /C calc'!A0,1.500000,USD"
 
 
 @pytest.fixture
@@ -181,6 +184,26 @@ def test_costs_report_on_each_backend(two_months, capsys, start, by, keys):
     assert len(got) == len(expected)
     for key, value in expected.items():
         assert got[key if isinstance(key, tuple) else (key,)] == pytest.approx(value, abs=1e-5)
+
+
+@pytest.mark.parametrize("metric", ["unblended", "amortized"])
+def test_costs_csv_amounts_are_the_stores_exactly(two_months, engine, capsys, metric):
+    """The CLI's CSV writes each amount as the store's exact sum of micro-units (never a binary float)."""
+    argv = ["--by", "day,service,account", "--metric", metric, "--format", "csv"]
+    code, out, _ = run(capsys, "costs", "--from", "2024-01-05", "--to", "2024-02-10", *argv)
+    assert code == 0
+    written = list(csv.DictReader(io.StringIO(out)))
+    assert list(written[0]) == ["day", "service", "account_id", "account_name", f"{metric}_cost", "currency"]
+    with engine.connect() as conn:
+        stored = {
+            (str(day)[:10], service, account): f"{Decimal(int(total)).scaleb(-6):.6f}"
+            for day, service, account, total in conn.execute(
+                text(f"SELECT day, service, account_id, SUM({metric}_micros) FROM cost_daily WHERE day >= :s AND "
+                     "day < :e GROUP BY day, service, account_id"),
+                {"s": date(2024, 1, 5), "e": date(2024, 2, 10)},
+            )
+        }  # fmt: skip
+    assert {(r["day"], r["service"], r["account_id"]): r[f"{metric}_cost"] for r in written} == stored
 
 
 def test_users_add_from_stdin_then_list_without_hashes(seeded_store, capsys, monkeypatch):
@@ -232,6 +255,15 @@ def test_users_passwd_from_stdin(seeded_store, capsys, monkeypatch):
     assert run(capsys, "users", "passwd", "nobody")[::2] == (1, "finops: no user 'nobody'\n")
 
 
+def test_demo_again_keeps_the_groups_as_people_edited_them(seeded_store, capsys):
+    with seeded_store.begin() as conn:
+        conn.exec_driver_sql("UPDATE resource_group SET description = 'ours now' WHERE name = 'Production'")
+    before = sql(seeded_store, "SELECT id, name, description FROM resource_group ORDER BY id")
+    code, out, _ = run(capsys, "demo")
+    assert code == 0 and "added 0 demo resource groups" in out
+    assert sql(seeded_store, "SELECT id, name, description FROM resource_group ORDER BY id") == before
+
+
 def test_demo_if_empty_loads_nothing_into_a_seeded_store(seeded_store, capsys):
     count = "SELECT (SELECT COUNT(*) FROM cost_daily), (SELECT COUNT(*) FROM refresh_run)"
     before = sql(seeded_store, count)
@@ -247,6 +279,18 @@ def test_bootstrap_loads_demo_and_creates_one_admin_once(store, capsys):
     assert rows > 50_000 and f"loaded {rows:,} demo rows (seed 42)" in out
     (inventory,) = sql(store, "SELECT COUNT(*) FROM resource WHERE source = 'platform'")[0]
     assert inventory == len(demo.resources(42)) and f"added {inventory} demo platform resources" in out
+    # the demo's resource groups, by team and environment, with their resources (issue 16)
+    stored = sql(store, "SELECT g.owner, g.name, COUNT(m.id) FROM resource_group g JOIN resource_group_member m "
+                        "ON m.group_id = g.id GROUP BY g.owner, g.name ORDER BY g.owner, g.name")  # fmt: skip
+    assert stored == sorted((g["owner"], g["name"], len(g["resources"])) for g in demo.groups(42))
+    assert f"added {len(stored)} demo resource groups" in out
+    # the demo's schedule and budgets (the platform's is the admin's, so the admin comes first)
+    assert sql(store, "SELECT owner, name FROM schedule") == [("member", "Development office hours")]
+    assert sql(store, "SELECT owner, name, scope FROM budget ORDER BY id") == [
+        ("member", "Product team monthly", "group"), ("member", "ML team monthly", "group"),
+        ("admin", "Platform monthly", "platform")]  # fmt: skip
+    assert "added 1 demo schedules" in out and "added 3 demo budgets" in out
+    assert sql(store, "SELECT DISTINCT actor FROM audit_log WHERE object_type IN ('schedule', 'budget')") == [("demo",)]
     assert "http://localhost:8501" in out and "username: admin" in out
     assert "python -m finops users passwd admin" in out
     password = next(line.split(": ", 1)[1] for line in out.splitlines() if line.strip().startswith("password: "))

@@ -21,7 +21,7 @@ from finops.data.drivers import aws_discovery as discovery
 from finops.data.drivers.aws import make_clients
 from finops.data.drivers.aws_discovery import DiscoveryError, discover
 from finops.data.drivers.platform import PlatformDriver
-from finops.data.drivers.prices import hourly_cost
+from finops.data.drivers.prices import bundled_as_of, hourly_cost
 from finops.settings import Settings
 
 REGION = "us-east-1"
@@ -152,6 +152,12 @@ def test_discovery_finds_every_family_with_state_cost_and_tags(aws):
         "account_id": "123456789012",
         "region": REGION,
         "size": "t3.micro",
+        # the inputs of its price and where the price came from (discover() alone prices from the bundled table)
+        "count": 1,
+        "engine": "",
+        "multi_az": False,
+        "price_source": "bundled",
+        "price_as_of": bundled_as_of(),
     }
     assert ec2["tags"] == {"Name": "web-1", "team": "data"}
     assert ec2["hourly_cost"] == 0.0104

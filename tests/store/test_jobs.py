@@ -37,7 +37,15 @@ def test_build_scheduler_has_the_heartbeat_refresh_and_request_jobs():
         "discover_resources",
         "update_models",
         "reconcile_schedules",
+        "evaluate_budgets",
+        "budget_outbox",
+        "refresh_prices",
     }
+    assert jobs["evaluate_budgets"].func is tasks.evaluate_budgets
+    assert jobs["budget_outbox"].func is tasks.budget_outbox
+    assert jobs["budget_outbox"].trigger.interval == timedelta(seconds=15)
+    assert jobs["refresh_prices"].func is tasks.refresh_prices
+    assert jobs["refresh_prices"].trigger.interval == timedelta(days=1)  # re-fetches prices older than a week
     assert jobs["update_models"].func is tasks.update_models
     assert jobs["reconcile_schedules"].func is tasks.reconcile_schedules
     assert jobs["reconcile_schedules"].trigger.interval == timedelta(seconds=60)

@@ -33,7 +33,8 @@ def s(engine):
 
 @pytest.fixture
 def aws(moto_env):
-    return Settings(aws_max_attempts=1, aws_regions=[REGION])
+    # moto has no Price List API: these tests price from the bundled table (the API: tests/store/test_prices.py)
+    return Settings(aws_max_attempts=1, aws_regions=[REGION], aws_price_list=False)
 
 
 def _asg_sizes(name="workers"):

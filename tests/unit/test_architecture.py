@@ -108,6 +108,8 @@ class _Writes(ast.NodeVisitor):
             return {self.names[node.id]} if node.id in self.names else set(self.bound.get(node.id, ()))
         if isinstance(node, ast.Attribute) and node.attr == "__table__":
             return self.tables_of(node.value)
+        if isinstance(node, ast.Call) and _called(node) == "table_of" and node.args:  # db.table_of(X)
+            return self.tables_of(node.args[0])
         return set()
 
     def rows_of(self, node: ast.AST) -> set[str]:
@@ -163,6 +165,8 @@ class _Writes(ast.NodeVisitor):
             self.written.add(self.names[func.id])
         elif isinstance(func, ast.Name) and func.id in DML and first is not None:  # insert(X), update(t)
             self.written |= self.tables_of(first)
+        elif _called(node) in ("insert_new", "insert_missing") and len(node.args) > 1:  # db.insert_new(s, X, ...)
+            self.written |= self.tables_of(node.args[1])
         elif isinstance(func, ast.Name) and func.id == "setattr" and first is not None:
             self.written |= self.rows_of(first)
         elif isinstance(func, ast.Attribute) and func.attr in DML and isinstance(func.value, ast.Attribute):
@@ -190,6 +194,11 @@ class _Writes(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str):
             self.written |= {t for t in SQL_WRITE.findall(node.value) if t in TABLES.values()}
+
+
+def _called(node: ast.Call) -> str:
+    """The name a call calls: `f(...)` and `module.f(...)` both give "f"."""
+    return node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
 
 
 @pytest.fixture(scope="module")

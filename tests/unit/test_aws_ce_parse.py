@@ -148,7 +148,29 @@ def test_refresh_window(today, has_data, settings, expected):
 
 def test_refresh_window_pulls_a_gap_since_the_last_load():
     start, end = refresh_window(date(2026, 11, 20), has_data=True, settings=S, last_loaded=date(2026, 8, 14))
-    assert (start, end) == (date(2026, 8, 1), date(2026, 11, 20))
+    assert (start, end) == (date(2026, 8, 1), date(2026, 11, 19))  # yesterday is left out: still partial
     # but never further back than Cost Explorer keeps
     start, _ = refresh_window(date(2026, 11, 20), has_data=True, settings=S, last_loaded=date(2023, 1, 1))
     assert start == date(2025, 10, 1)
+
+
+STEADY = {  # a steady refresh (something loaded) leaves out the newest `aws_partial_days` days
+    "mid-month": (date(2026, 11, 27), S, (date(2026, 11, 1), date(2026, 11, 26))),
+    "on the 1st, grace: the whole previous month but its last day": (
+        date(2026, 11, 1),
+        S,
+        (date(2026, 10, 1), date(2026, 10, 31)),
+    ),
+    "on the 2nd, no grace: closes the previous month": (
+        date(2026, 3, 2),
+        Settings(aws_grace_days=0),
+        (date(2026, 2, 1), date(2026, 3, 1)),
+    ),
+    "two partial days": (date(2026, 11, 27), Settings(aws_partial_days=2), (date(2026, 11, 1), date(2026, 11, 25))),
+    "none left out": (date(2026, 11, 27), Settings(aws_partial_days=0), (date(2026, 11, 1), date(2026, 11, 27))),
+}
+
+
+@pytest.mark.parametrize("today, settings, expected", STEADY.values(), ids=STEADY.keys())
+def test_steady_window_leaves_out_the_partial_days(today, settings, expected):
+    assert refresh_window(today, has_data=True, settings=settings, last_loaded=today) == expected

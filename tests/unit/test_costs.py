@@ -374,3 +374,19 @@ def test_service_comparison_edges(current, previous, expected):
     assert_records(got, expected)
     if sum(v for _, v in current):
         assert got["share_pct"].sum() == pytest.approx(100.0)
+
+
+def test_sums_of_money_are_exact_where_float_sums_drift():
+    from decimal import Decimal
+
+    from finops.export import exact_amount
+
+    frame = pd.DataFrame({"service": ["s"] * 10 + ["t"] * 3, "unblended_cost": [0.1] * 10 + [0.1, 0.2, 0.3]})
+    assert sum([0.1] * 10) != 1.0 and 0.1 + 0.2 + 0.3 != 0.6  # floats added one by one drift
+    summed = costs.sum_by(frame, ["service"], ["unblended_cost"])
+    assert summed["unblended_cost"].tolist() == [1.0, 0.6]
+    big = pd.DataFrame({"day": [1] * 3, "unblended_cost": [123456789.123456, 0.000001, 987654321.987654]})
+    total = costs.sum_by(big, ["day"], ["unblended_cost"])["unblended_cost"].iloc[0]
+    assert Decimal(exact_amount(total)) == Decimal("123456789.123456") + Decimal("0.000001") + Decimal(
+        "987654321.987654"
+    )

@@ -163,3 +163,18 @@ def test_demo_resources_are_deterministic_valid_and_cover_every_platform_type():
     for item in items:
         clean(**{c: item.get(c) for c in ["resource_type", "resource_id", "name", "owner", "state",
                                             "hourly_cost", "tags", "account_id", "region"]})  # fmt: skip
+
+
+def test_demo_groups_are_by_team_and_environment_over_their_owners_resources():
+    items = {r["resource_id"]: r for r in demo.resources(42)}
+    made = demo.groups(42)
+    assert made == demo.groups(42)  # deterministic
+    assert {g["owner"] for g in made} == {"member", "admin"}
+    for group in made:
+        assert group["resources"], group["name"]
+        tag, _, value = group["description"].rpartition(" ")[2].partition("=")
+        for resource_type, resource_id in group["resources"]:
+            item = items[resource_id]
+            assert item["resource_type"] == resource_type and item["owner"] == group["owner"]  # a member's own
+            assert item["tags"][tag] == value
+    assert {g["description"].rpartition(" ")[2].split("=")[0] for g in made} == {"team", "env"}

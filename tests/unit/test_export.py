@@ -87,3 +87,24 @@ def test_line_breaks_inside_a_cell_never_start_a_row(cell):
     assert pd.read_csv(io.BytesIO(data))["service"].tolist() == [neutralise(cell), "S3"]
     for line in data.decode("utf-8").replace("\r\n", "\n").split("\n"):  # no physical line starts a formula
         assert not line.startswith(("=", "+", "-", "@")), line
+
+
+def test_amounts_dates_and_estimates_are_written_by_kind():
+    from datetime import UTC, date, datetime
+
+    frame = pd.DataFrame(
+        {
+            "month": [date(2026, 1, 1), date(2026, 2, 1)],
+            "unblended_cost": [81116.30680300001, -0.000001],  # floats of micro-units, as the store's reads give
+            "impact": [1234.565, None],  # an estimate: to the cent, half-even
+            "mom_pct": [float("nan"), 3.14159265],
+            "started_at": [datetime(2026, 11, 30, 6, 4, 55, 123, tzinfo=UTC), datetime(2026, 11, 30, 7, 0)],
+            "ds": [pd.Timestamp("2026-11-30"), pd.Timestamp("2026-12-01")],
+        }
+    )
+    lines = to_csv_bytes(frame).decode().splitlines()
+    assert lines == [
+        "month,unblended_cost,impact,mom_pct,started_at,ds",
+        "2026-01-01,81116.306803,1234.56,,2026-11-30T06:04:55Z,2026-11-30",
+        "2026-02-01,-0.000001,,3.141593,2026-11-30T07:00:00Z,2026-12-01",
+    ]

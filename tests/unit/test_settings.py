@@ -51,6 +51,12 @@ def env(monkeypatch, tmp_path):
         ("FINOPS_FORECAST_HOLIDAYS_COUNTRY", "Atlantis", "a country code the holidays package knows"),
         ("FINOPS_FORECAST_HOLIDAYS_COUNTRY", "XX", "a country code the holidays package knows"),
         ("FINOPS_FORECAST_PROPHET_SERIES", "-1", "greater than or equal to 0"),
+        ("FINOPS_API_PORT", "0", "greater than or equal to 1"),
+        ("FINOPS_API_PORT", "api", "valid integer"),
+        ("FINOPS_API_HOST", "", "at least 1 character"),
+        ("FINOPS_API_WORKERS", "0", "greater than or equal to 1"),
+        ("FINOPS_API_CACHE_ENTRIES", "-1", "greater than or equal to 0"),
+        ("FINOPS_EXECUTIONS_IN_BILL", "maybe", "valid boolean"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(env, variable, value, message):
@@ -85,6 +91,7 @@ def test_regions_as_json_or_a_comma_list(env, value, regions):
 def test_defaults_are_valid_and_listen_on_loopback(env):
     settings = get_settings()
     assert (settings.host, settings.port, settings.owner_tag) == ("127.0.0.1", 8501, "owner")
+    assert (settings.api_host, settings.api_port, settings.executions_in_bill) == ("127.0.0.1", 8000, False)
 
 
 def test_the_generated_cookie_key_is_private_and_the_first_writer_wins(tmp_path):

@@ -1,11 +1,13 @@
 """Discovery of AWS resources (EC2 instances, RDS instances, Auto Scaling groups, ECS services) in given regions.
 
 Plain functions over boto3 clients: each resource comes back as a dict with resource_type, resource_id, name,
-state (normalised, see `finops.data.drivers`), hourly_cost (USD per hour from the price table, None when
-unknown), tags, account_id, region and size. EC2 and RDS cost is the price while running, whatever the
-state; an Auto Scaling group's and an ECS service's cost follow their current desired count (0 once stopped).
-The inventory's owner (`finops.data.resources.store_discovered`) stores what was found; the sidecar's
-discovery job calls `run_discovery`, which does both.
+state (normalised, see `finops.data.drivers`), tags, account_id, region, the inputs of its price (size, count,
+engine, multi_az) and its price: hourly_cost (USD per hour, None when unknown), price_source and price_as_of
+(`finops.data.drivers.prices.PriceBook`: the AWS Price List API's prices, else the bundled table). EC2 and RDS
+cost is the price while running, whatever the state; an Auto Scaling group's and an ECS service's cost follow
+their current desired count (0 once stopped). The inventory's owner (`finops.data.resources.store_discovered`)
+stores what was found; the sidecar's discovery job calls `run_discovery`, which also fetches the prices of sizes
+seen for the first time (`finops.data.aws_prices`).
 """
 
 import logging
@@ -15,11 +17,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlmodel import Session
 
+from finops.data import aws_prices
 from finops.data.aws_errors import describe
 from finops.data.drivers import RUNNING, STOPPED, STOPPING, UNKNOWN
 from finops.data.drivers.aws import EC2_STATES, RDS_STATES, make_clients
-from finops.data.drivers.prices import hourly_cost
+from finops.data.drivers.prices import PriceBook
 from finops.data.resources import store_discovered
+from finops.data.sources import aws_pricing
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,23 @@ def _account_of(arn: str) -> str:
 
 def _tags(items: Iterable[dict] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
     return {t[key]: t.get(value, "") for t in items or [] if key in t}
+
+
+def _price_inputs(size: str, *, count: int = 1, engine: str = "", multi_az: bool = False) -> dict:
+    return {"size": size, "count": count, "engine": (engine or "").lower(), "multi_az": multi_az}
+
+
+def price(found: list[dict], book: PriceBook) -> list[dict]:
+    """Set hourly_cost, price_source and price_as_of on every discovered resource from `book` (in place)."""
+    for item in found:
+        quote = book.hourly(
+            item["resource_type"], item.get("size") or "", item["region"], count=item.get("count", 1),
+            engine=item.get("engine", ""), multi_az=item.get("multi_az", False),
+        )  # fmt: skip
+        item["hourly_cost"] = quote.usd_per_hour if quote else None
+        item["price_source"] = quote.source if quote else ""
+        item["price_as_of"] = quote.as_of if quote else None
+    return found
 
 
 def _pages(client, operation: str, result_key: str, **kwargs) -> Iterable[Any]:
@@ -60,11 +81,10 @@ def discover_ec2(ec2, region: str) -> list[dict]:
                     "resource_id": inst["InstanceId"],
                     "name": tags.get("Name") or inst["InstanceId"],
                     "state": EC2_STATES.get(raw, UNKNOWN),
-                    "hourly_cost": hourly_cost("ec2_instance", size, region),
                     "tags": tags,
                     "account_id": owner,
                     "region": region,
-                    "size": size,
+                    **_price_inputs(size),
                 }
             )
     return out
@@ -79,18 +99,16 @@ def discover_rds(rds, region: str) -> list[dict]:
         tags = _tags(db.get("TagList"))
         size = db.get("DBInstanceClass", "")
         ident = db["DBInstanceIdentifier"]
-        cost = hourly_cost("rds_instance", size, region, engine=db.get("Engine", ""), multi_az=bool(db.get("MultiAZ")))
         out.append(
             {
                 "resource_type": "rds_instance",
                 "resource_id": ident,
                 "name": tags.get("Name") or ident,
                 "state": RDS_STATES.get(raw, UNKNOWN),
-                "hourly_cost": cost,
                 "tags": tags,
                 "account_id": _account_of(db.get("DBInstanceArn", "")),
                 "region": region,
-                "size": size,
+                **_price_inputs(size, engine=db.get("Engine", ""), multi_az=bool(db.get("MultiAZ"))),
             }
         )
     return out
@@ -139,11 +157,10 @@ def discover_asg(autoscaling, ec2, region: str) -> list[dict]:
                 "resource_id": name,
                 "name": tags.get("Name") or name,
                 "state": RUNNING if desired > 0 else STOPPED,
-                "hourly_cost": hourly_cost("asg", size, region, count=desired) if size else None,
                 "tags": tags,
                 "account_id": _account_of(group.get("AutoScalingGroupARN", "")),
                 "region": region,
-                "size": size,
+                **_price_inputs(size, count=desired),
             }
         )
     return out
@@ -193,11 +210,10 @@ def discover_ecs(ecs, region: str) -> list[dict]:
                         "resource_id": f"{cluster}/{name}",
                         "name": tags.get("Name") or name,
                         "state": state,
-                        "hourly_cost": hourly_cost("ecs_service", size, region, count=desired) if size else None,
                         "tags": tags,
                         "account_id": _account_of(svc.get("serviceArn", "")),
                         "region": region,
-                        "size": size,
+                        **_price_inputs(size, count=desired),
                     }
                 )
     return out
@@ -212,9 +228,10 @@ def discover(
     regions: Iterable[str] | None = None,
     clients_factory: ClientsFactory | None = None,
     errors: list[tuple[str, str, str]] | None = None,
+    book: PriceBook | None = None,
 ) -> list[dict]:
     """Every EC2 instance (not terminated), RDS instance, Auto Scaling group and ECS service in `regions`
-    (default: `settings.aws_regions`, else us-east-1).
+    (default: `settings.aws_regions`, else us-east-1), priced from `book` (default: the bundled table alone).
 
     A family that fails in a region (a missing permission, say) raises DiscoveryError once all the others
     have been tried; with an `errors` list, the failures go there as (region, family, message) instead and the
@@ -243,7 +260,7 @@ def discover(
             listed = "; ".join(f"{family} in {region}: {msg}" for region, family, msg in failures)
             raise DiscoveryError(f"discovery failed for {listed}")
         errors.extend(failures)
-    return found
+    return price(found, book or PriceBook())
 
 
 FAMILY_TYPES = {"ec2": "ec2_instance", "rds": "rds_instance", "autoscaling": "asg", "ecs": "ecs_service"}
@@ -264,13 +281,28 @@ def listed_pairs(regions: Iterable[str], errors: list[tuple[str, str, str]]) -> 
     return {(r, t) for r in regions for t in FAMILY_TYPES.values()} - failed
 
 
-def run_discovery(*, session: Session, settings: Any, clients_factory: ClientsFactory | None = None) -> dict:
-    """Discover in the configured regions and store the results; counts plus the failures as "errors"."""
+def run_discovery(
+    *, session: Session, settings: Any, clients_factory: ClientsFactory | None = None, pricing_client=None
+) -> dict:
+    """Discover in the configured regions and store the results; counts plus the failures as "errors".
+
+    Prices come from the stored Price List API prices; the prices of sizes not stored yet are fetched first
+    (`pricing_client`, default: a boto3 client from settings) unless `settings.aws_price_list` is off, and
+    anything still missing falls back to the bundled table, or is unknown.
+    """
     regions = list(getattr(settings, "aws_regions", None) or ["us-east-1"])
     errors: list[tuple[str, str, str]] = []
-    found = discover(settings, regions, clients_factory, errors=errors)
+    book = aws_prices.book(session=session)
+    found = discover(settings, regions, clients_factory, errors=errors, book=book)
+    if book.missing and getattr(settings, "aws_price_list", True):
+        client = pricing_client or aws_pricing.make_client(settings)
+        fetched = aws_prices.fetch_missing(session=session, client=client, keys=book.missing)
+        errors += [("", "pricing", message) for message in fetched["errors"]]
+        if fetched["stored"]:
+            price(found, aws_prices.book(session=session))
     owner_tag = getattr(settings, "owner_tag", "owner")
     for item in found:
         item["owner"] = owner_from_tags(item.get("tags") or {}, owner_tag)
     counts = store_discovered(session=session, found=found, listed=listed_pairs(regions, errors))
-    return {**counts, "errors": [f"{family} in {region}: {msg}" for region, family, msg in errors]}
+    described = [f"{family} in {region}: {msg}" if region else f"{family}: {msg}" for region, family, msg in errors]
+    return {**counts, "errors": described}

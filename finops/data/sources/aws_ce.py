@@ -216,19 +216,24 @@ def account_names(org_client) -> dict[str, str]:
 def refresh_window(
     today: date, *, has_data: bool, settings: Settings, last_loaded: date | None = None
 ) -> tuple[date, date]:
-    """The days `[start, end)` a refresh pulls; `end` is today (exclusive: data through yesterday).
+    """The days `[start, end)` a refresh pulls.
 
-    Backfill (no data yet): from the first day of the month `aws_refresh_months_back` months back.
+    Backfill (no data yet): from the first day of the month `aws_refresh_months_back` months back to today
+    (exclusive: data through yesterday).
     Steady: the open month, plus the previous month during its first `aws_grace_days` days (Cost Explorer
     still restates a closed month for a few days). `last_loaded` (the end of the last loaded window), when
-    older than that start, pulls the gap too, from its month on.
+    older than that start, pulls the gap too, from its month on. Once something was loaded (`last_loaded`
+    given), the newest `aws_partial_days` days are left out: Cost Explorer is still filling them in, and
+    re-pulling a day that changes at every update is what a steady refresh spends most on.
     """
     end = today
     if not has_data:
         return add_months(today, -settings.aws_refresh_months_back), end
+    if last_loaded is not None:
+        end = today - timedelta(days=settings.aws_partial_days)
     start = add_months(today, -1 if today.day <= settings.aws_grace_days else 0)
-    if start >= end:  # the 1st with no grace days: close the previous month at least
-        start = month_start(today - timedelta(days=1))
+    if start >= end:  # the 1st (or the partial days) with no grace days: close the previous month at least
+        start = month_start(end - timedelta(days=1))
     if last_loaded is not None and last_loaded < start:
         start = max(month_start(last_loaded), add_months(today, -settings.aws_refresh_months_back))
     return start, end

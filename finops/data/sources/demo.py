@@ -280,3 +280,53 @@ def resources(seed: int = 42) -> list[dict]:
             }
         )
     return out
+
+
+# (name, owner, what it collects): the demo organisation's resource groups, by team and by environment, over
+# the resources each owner owns (a member may group only their own resources)
+_GROUPS = [
+    ("Product team", "member", "team", "product"),
+    ("ML team", "member", "team", "ml"),
+    ("Development", "member", "env", "dev"),
+    ("Production", "admin", "env", "prod"),
+    ("Staging", "admin", "env", "staging"),
+]
+
+
+def groups(seed: int = 42) -> list[dict]:
+    """The demo organisation's resource groups: name, owner, description and the (type, id) of their resources,
+    chosen by tag from `resources(seed)` among those the owner owns."""
+    items = resources(seed)
+    out = []
+    for name, owner, tag, value in _GROUPS:
+        chosen = [
+            (r["resource_type"], r["resource_id"]) for r in items if r["owner"] == owner and r["tags"][tag] == value
+        ]
+        out.append({"name": name, "owner": owner, "description": f"{owner}'s resources tagged {tag}={value}",
+                    "resources": chosen})  # fmt: skip
+    return out
+
+
+def schedules() -> list[dict]:
+    """The demo organisation's schedules (the file format): the development environment runs in office hours."""
+    return [{"name": "Development office hours", "owner": "member", "timezone": "Europe/Berlin",
+             "description": "Development runs on weekdays 08:00-20:00 Berlin time",
+             "periods": [{"begin": "08:00", "end": "20:00", "weekdays": "mon-fri"}],
+             "holidays": {"country": "DE"}, "targets": [{"group": "Development"}]}]  # fmt: skip
+
+
+def budgets(seed: int = 42) -> list[dict]:
+    """The demo organisation's budgets (the file format): each team's group a month at about what it costs running
+    all month, and the platform at the average of the last three months (an admin's)."""
+    costs = {r["resource_id"]: float(r["hourly_cost"] or 0) for r in resources(seed)}
+    monthly = {g["name"]: sum(costs.get(i, 0.0) for _, i in g["resources"]) * 730 for g in groups(seed)}
+    team = [{"at": 80, "on": "actual", "channels": ["inbox"]}, {"at": 100, "on": "forecast", "channels": ["inbox"]}]
+    return [
+        {"name": "Product team monthly", "owner": "member", "scope": {"kind": "group", "group": "Product team"},
+         "amount": max(100, round(monthly["Product team"] * 1.1, -2)), "thresholds": team},
+        {"name": "ML team monthly", "owner": "member", "scope": {"kind": "group", "group": "ML team"},
+         "amount": max(100, round(monthly["ML team"] * 0.9, -2)),
+         "thresholds": [*team, {"at": 120, "on": "forecast", "action": "stop", "approval": "manual"}]},
+        {"name": "Platform monthly", "owner": "admin", "scope": "platform", "auto": {"basis": "average", "periods": 3},
+         "thresholds": [{"at": 90, "on": "forecast"}, {"at": 100, "on": "actual"}]},
+    ]  # fmt: skip
