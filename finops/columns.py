@@ -36,6 +36,10 @@ COLUMNS: dict[str, Column] = {
     "change_pct": Column("Change", "change_pct"),
     "share_pct": Column("Share of total", "share_pct"),
     "currency": Column("Currency"),
+    "infrastructure_cost": Column("Infrastructure (bill)", "money"),
+    "execution_cost": Column("Executions", "money"),
+    "total_cost": Column("Total", "money"),
+    "execution_share_pct": Column("Executions' share", "share_pct"),
     # forecasts
     "ds": Column("Day", "date"),
     "yhat": Column("Forecast", "estimate"),

@@ -39,15 +39,7 @@ st.altair_chart(charts.forecast(view.history, view.forecast, view.aws, level), w
 st.subheader("Back-test")
 st.caption(f"30 days ahead from 3 origins (30, 60 and 90 days before the last day). The stored {view.stored_level} % "
            f"band held {ui.ratio_pct(row['coverage'], 0)} of those days.")  # fmt: skip
-st.dataframe(
-    forecasts.backtest_table(row),
-    hide_index=True,
-    column_config={
-        "forecast": st.column_config.TextColumn("Forecast"),
-        "mape": st.column_config.NumberColumn("Daily error (MAPE)", format="percent"),
-        "total_error": st.column_config.NumberColumn("Error of the 30-day total", format="percent"),
-    },
-)
+ui.table(forecasts.backtest_table(row), titles={"method": "Forecast", "mape": "Daily error (MAPE)"})
 
 st.subheader("Monthly totals")
 ui.table(view.monthly, titles={"yhat_lower": f"Lower ({level} %)", "yhat_upper": f"Upper ({level} %)",

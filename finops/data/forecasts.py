@@ -48,7 +48,7 @@ MODEL_LABELS = {
     "prophet": "Prophet",
     "ensemble": "Ensemble (mean of ETS, Theta and Prophet where tried)",
 }
-BACKTEST_COLUMNS = ["forecast", "mape", "total_error"]
+BACKTEST_COLUMNS = ["method", "mape", "total_error"]
 PROGRESS_SECONDS = 1.0  # a running run writes its progress at most this often
 POINT_COLUMNS = ["ds", "yhat", "yhat_lower", "yhat_upper"]
 

@@ -11,6 +11,7 @@ from finops.data import access, db, rates
 from finops.markup import plain
 from finops.reports import Status
 from finops.settings import get_settings
+from finops.ui import tables
 from finops.ui.loaders import combined_costs, rate_card
 from finops.ui.tables import csv_download
 from finops.ui.widgets import today
@@ -78,18 +79,9 @@ def combined_section(start: date, end: date, metric: str, status: Status, key: s
         st.info("No cloud bill or execution costs in these months.")
         return
     st.altair_chart(combined_chart(table, in_bill), width="stretch")
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
-            "infrastructure_cost": st.column_config.NumberColumn("Infrastructure (bill)", format="dollar"),
-            "execution_cost": st.column_config.NumberColumn("Executions", format="dollar"),
-            "total_cost": st.column_config.NumberColumn("Total", format="dollar"),
-            "execution_share_pct": st.column_config.NumberColumn("Executions' share", format="%.1f%%"),
-        },
+    tables.table(
+        table, csv=("combined_costs.csv", "Download combined costs", f"dl_combined_{key}"), key=f"combined_{key}"
     )
-    csv_download(table, "combined_costs.csv", "Download combined costs", f"dl_combined_{key}")
 
 
 def rate_card_section(user: CurrentUser) -> None:
