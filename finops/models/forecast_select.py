@@ -22,6 +22,7 @@ ENSEMBLE = ("trend", "ets", "theta", "prophet")  # the mean of those of them tha
 # the baselines a user would try first, on the plain history: reported beside the chosen model, never chosen
 BASELINE = {"seasonal_naive": "baseline_seasonal_naive", "last_week": "baseline_last_week"}
 MAPE_WEIGHT = 0.5  # a model is chosen by its 30-day total error plus half its daily MAPE (both back-tested)
+LEVEL_MAX = 95  # a band is widened up to the 95 % band's quantiles to cover its level out of sample
 CALENDAR_UNCERTAINTY = 0.5  # the band widens by half the size of a holiday or yearly effect on its days
 ERROR_COLUMNS = ["model", "mape", "total_error", "origins"]
 
@@ -113,14 +114,25 @@ def _coverage(pairs: list, positive: bool, quantiles: tuple[float, float]) -> fl
     return inside / days if len(pairs) >= 2 and days else None
 
 
+def _calibrated(pairs: list, positive: bool, level: int) -> tuple[float, float]:
+    """The quantiles of the band: those of `level` %, or of the smallest wider level (in 1-point steps, up to
+    LEVEL_MAX) whose band covers `level` % of the days out of sample (each origin against the others' errors)."""
+    for wider in range(level, max(level, LEVEL_MAX) + 1):
+        quantiles = ((1 - wider / 100) / 2, (1 + wider / 100) / 2)
+        coverage = _coverage(pairs, positive, quantiles)
+        if coverage is None or coverage >= level / 100:
+            break
+    return quantiles
+
+
 def _band(pairs: list, yhat: np.ndarray, level: int, raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Lower and upper bounds from the back-test errors' quantiles (in logs when the cost is positive), widening
     past the back-tested horizon, and the band's coverage out of sample (each origin against the others');
     without a back-test, from last-week-repeated errors in the history."""
     y = raw["y"].to_numpy(dtype=float)
     source = pairs or [(y[7:], y[:-7])]
-    quantiles = ((1 - level / 100) / 2, (1 + level / 100) / 2)
     positive = bool((yhat > 0).all()) and len(_errors(source, True)) == len(_errors(source, False))
+    quantiles = _calibrated(pairs, positive, level)
     errors = _errors(source, positive)
     if not len(errors):
         return yhat.copy(), yhat.copy(), None
