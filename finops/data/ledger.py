@@ -7,7 +7,7 @@ Stop all, an observation); realised schedule savings and user and group costs ar
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlmodel import Session, col
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -77,20 +77,40 @@ def record_staged(conn, stage: str, at) -> None:
 def running_costs(session: Session, start: datetime, end: datetime) -> dict[tuple[str, str], float]:
     """Per resource what its running intervals cost in [start, end): the hours inside the window times the hourly
     cost then, summed in SQL (a year of office-hours ledger for thousands of resources is millions of rows)."""
+    return running_costs_since(session, [start], end)[start]
+
+
+def running_costs_since(
+    session: Session, starts: list[datetime], end: datetime
+) -> dict[datetime, dict[tuple[str, str], float]]:
+    """`running_costs` of the windows [start, end) for every start in `starts`, in one pass over the ledger
+    (monthly, quarterly and annual budgets end their windows at the same instant)."""
     t = ResourceInterval
-    lo_at, hi_at = literal(start, UTCDateTime()), literal(end, UTCDateTime())
+    hi_at = literal(end, UTCDateTime())
     ended = func.coalesce(col(t.ended_at), hi_at)
-    if session.get_bind().dialect.name == "postgresql":
-        hours = func.extract("epoch", func.least(ended, hi_at) - func.greatest(col(t.started_at), lo_at)) / 3600.0
-    else:  # SQLite: timestamps are UTC text; min() and max() of two values are scalar functions there
-        hours = (func.julianday(func.min(ended, hi_at)) - func.julianday(func.max(col(t.started_at), lo_at))) * 24.0
+    postgres = session.get_bind().dialect.name == "postgresql"
+    sums = []
+    for start in starts:
+        lo_at = literal(start, UTCDateTime())
+        if postgres:
+            hours = func.extract("epoch", func.least(ended, hi_at) - func.greatest(col(t.started_at), lo_at)) / 3600.0
+        else:  # SQLite: timestamps are UTC text; min() and max() of two values are scalar functions there
+            hours = (func.julianday(func.min(ended, hi_at)) - func.julianday(func.max(col(t.started_at), lo_at))) * 24.0
+        inside = col(t.ended_at).is_(None) | (col(t.ended_at) > start)
+        sums.append(func.sum(case((inside, hours * col(t.hourly_cost)), else_=0.0)))
+    first = min(starts)
     stmt = (
-        select(col(t.resource_type), col(t.resource_id), func.sum(hours * col(t.hourly_cost)))
+        select(col(t.resource_type), col(t.resource_id), *sums)
         .where(col(t.state) == RUNNING, col(t.started_at) < end)
-        .where(col(t.ended_at).is_(None) | (col(t.ended_at) > start))
+        .where(col(t.ended_at).is_(None) | (col(t.ended_at) > first))
         .group_by(col(t.resource_type), col(t.resource_id))
     )
-    return {(kind, ident): float(cost or 0.0) for kind, ident, cost in session.execute(stmt).all()}
+    found: dict[datetime, dict[tuple[str, str], float]] = {start: {} for start in starts}
+    for kind, ident, *costs in session.execute(stmt).all():
+        for start, cost in zip(starts, costs, strict=True):
+            if cost:  # a resource that ran only before this window is left out, as a single window leaves it
+                found[start][(kind, ident)] = float(cost)
+    return found
 
 
 def intervals(
