@@ -80,12 +80,18 @@ class Costs:
     """One evaluation's costs as of `as_of`, loaded once for `budgets` (see the module docstring)."""
 
     def __init__(
-        self, session: Session, as_of: datetime, budgets: list[Budget], lookback: dict[int, date] | None = None
+        self,
+        session: Session,
+        as_of: datetime,
+        budgets: list[Budget],
+        lookback: dict[int, date] | None = None,
+        past_windows: set[tuple[date, date]] | None = None,
     ):
         self.session, self.as_of = session, as_of.astimezone(UTC)
         self.day = eval_day(self.as_of)
         self.end_excl = self.day + timedelta(days=1)
         self.lookback = lookback or {}  # budget id -> first day an automatic amount reads history from
+        self.past_windows = past_windows or set()  # past periods [start, end) of users and groups, read at once
         platform = [b for b in budgets if b.scope == "platform"]
         people = [b for b in budgets if b.scope != "platform"]
         self._windows: dict[tuple[date, date], dict[str, np.ndarray]] = {}
@@ -286,8 +292,11 @@ class Costs:
             else:
                 self._members[b.id or 0] = []  # the group is gone
         starts = {period_of(b, self.as_of)[0] for b in budgets}
-        spent = ledger.running_costs_since(self.session, [periods.midnight(s) for s in starts], self.as_of)
-        self._spent = {s: spent[periods.midnight(s)] for s in starts}
+        current = {s: (periods.midnight(s), self.as_of) for s in starts}
+        past = {w: (periods.midnight(w[0]), periods.midnight(w[1])) for w in self.past_windows}
+        spent = ledger.running_costs_in(self.session, [*current.values(), *past.values()])
+        self._spent = {s: spent[w] for s, w in current.items()}
+        self._past = {k: spent[w] for k, w in past.items()}
         self._load_runs(starts)
         self._timetables = schedule_runs.timetables_by_resource(self.session)
         self._held = schedule_runs.budget_holds(self.session, self.as_of)

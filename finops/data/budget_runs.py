@@ -90,12 +90,15 @@ def compute(session: Session, items: list[tuple[Budget, list[BudgetThreshold]]],
         return []
     current = {b.id or 0: period_of(b, as_of) for b, _ in items}
     stored = _stored_periods(session, {(i, s) for i, (s, _e) in current.items()})
-    lookback = {}
+    lookback, past = {}, set()
     for b, _ in items:
         start = current[b.id or 0][0]
         if b.amount_micros is None and b.auto_basis == "average":
             lookback[b.id or 0] = periods.shift(start, b.period, -b.auto_periods)[0]
-    costs = Costs(session, as_of, [b for b, _ in items], lookback)
+            kept = stored.get((b.id or 0, start))
+            if b.scope != "platform" and (kept is None or _aware(kept.amount_set_at) < _aware(b.updated_at)):
+                past.update(periods.previous(start, b.period, b.auto_periods))  # the amount is set now
+    costs = Costs(session, as_of, [b for b, _ in items], lookback, past)
     out = []
     for budget, thresholds in items:
         start, end = current[budget.id or 0]
