@@ -90,7 +90,9 @@ team_pages = [
     st.Page("pages/inbox.py", title=f"Inbox ({unread} new)" if unread else "Inbox", icon=":material/inbox:",
             url_path="inbox"),
 ]  # fmt: skip
-page = st.navigation({"Costs": cost_pages, "Teams": team_pages, "Admin": admin_pages, "Account": account_pages})
+# expanded: every page listed (Streamlit folds a long menu behind "View more", which hid Data Sources)
+sections = {"Costs": cost_pages, "Teams": team_pages, "Admin": admin_pages, "Account": account_pages}
+page = st.navigation(sections, expanded=True)
 
 with st.sidebar:
     st.caption(f"Signed in as **{plain(user.name)}** ({user.role})")

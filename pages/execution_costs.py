@@ -31,17 +31,15 @@ else:
     st.altair_chart(xui.trend_chart(view.daily), width="stretch")
     tabs = st.tabs(["By month", "By workflow", "By user", "Most expensive runs"])
     tables = [
-        (view.monthly, "executions_by_month.csv", {"month": st.column_config.DateColumn("Month", format="MMM YYYY")}),
-        (view.by_workflow, "executions_by_workflow.csv", xui.SPREAD_CONFIG),
-        (view.by_user, "executions_by_user.csv", xui.SPREAD_CONFIG),
-        (view.top_runs, "most_expensive_runs.csv", {"cost": st.column_config.NumberColumn("Cost", format="$%.2f")}),
+        (view.monthly, "executions_by_month.csv"),
+        (view.by_workflow, "executions_by_workflow.csv"),
+        (view.by_user, "executions_by_user.csv"),
+        (view.top_runs, "most_expensive_runs.csv"),
     ]
-    for tab, (table, filename, config) in zip(tabs, tables, strict=True):
+    for tab, (table, filename) in zip(tabs, tables, strict=True):
         with tab:
-            config = {"cost": st.column_config.NumberColumn("Cost", format="dollar"), **config}
-            st.dataframe(table, hide_index=True, width="stretch", column_config=config)
-            ui.csv_download(table, filename, f"Download {filename.removesuffix('.csv').replace('_', ' ')}",
-                            f"dl_{filename}")  # fmt: skip
+            label = f"Download {filename.removesuffix('.csv').replace('_', ' ')}"
+            ui.table(table, csv=(filename, label, f"dl_{filename}"))
 
 st.subheader("Combined with the cloud bill")
 xui.combined_section(start, end, metric, status, key="executions")

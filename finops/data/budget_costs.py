@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
 from finops.budgeting import periods
@@ -64,11 +64,15 @@ def _metric(budget: Budget) -> str:
 @dataclass
 class _Platform:
     months: pd.DataFrame  # month, account_id, service, unblended, amortized (whole months before this one)
-    days: pd.DataFrame  # day, account_id, service, unblended, amortized (this month and the run-rate window)
+    month_ord: np.ndarray  # months["month"] as proleptic ordinals: comparisons on an object column are slow
+    pairs: pd.MultiIndex  # every (account_id, service) with cost data: what the arrays below and windows align to
+    open_month: dict[str, np.ndarray]  # per pair, spend of the open month up to the evaluation's day
+    recent: dict[str, np.ndarray]  # per pair, spend of the run-rate window [recent_start, last_day]
+    recent_start: date | None
+    first_day: date | None  # the oldest day with cost data
     last_day: date | None  # the newest day with cost data, up to the evaluation's day
     forecast: pd.DataFrame  # series, ds, yhat of the newest forecast run, after last_day
     month_start: date
-    pairs: pd.MultiIndex  # every (account_id, service) with cost data in the frames: what windows align to
     series: set[str]  # the forecast's series
 
 
@@ -76,23 +80,32 @@ class Costs:
     """One evaluation's costs as of `as_of`, loaded once for `budgets` (see the module docstring)."""
 
     def __init__(
-        self, session: Session, as_of: datetime, budgets: list[Budget], lookback: dict[int, date] | None = None
+        self,
+        session: Session,
+        as_of: datetime,
+        budgets: list[Budget],
+        lookback: dict[int, date] | None = None,
+        past_windows: set[tuple[date, date]] | None = None,
     ):
         self.session, self.as_of = session, as_of.astimezone(UTC)
         self.day = eval_day(self.as_of)
         self.end_excl = self.day + timedelta(days=1)
         self.lookback = lookback or {}  # budget id -> first day an automatic amount reads history from
+        self.past_windows = past_windows or set()  # past periods [start, end) of users and groups, read at once
         platform = [b for b in budgets if b.scope == "platform"]
         people = [b for b in budgets if b.scope != "platform"]
         self._windows: dict[tuple[date, date], dict[str, np.ndarray]] = {}
         self._masks: dict[tuple, np.ndarray] = {}
         self._forecast_sums: dict[tuple[date, date], tuple[dict, dict]] = {}
+        self._first_interval: list[datetime | None] = []
         self._platform = self._load_platform(platform) if platform else None
         self._load_resources(people)
 
     # ---- platform -------------------------------------------------------------------------------------------
 
     def _load_platform(self, budgets: list[Budget]) -> _Platform:
+        """Whole months per (month, pair) from the monthly rollup; the open month and the run-rate window summed
+        per pair in SQL (every current period starts on a month's first day, so no other day window is asked)."""
         month_start = self.day.replace(day=1)
         first = min([period_of(b, self.as_of)[0] for b in budgets] + list(self.lookback.values()))
         m = CostMonthly
@@ -103,21 +116,48 @@ class Costs:
             .group_by(*keys)
         )
         months = _frame(self.session, stmt, ["month", "account_id", "service"])
-        d = CostDaily
-        last = self.session.execute(select(func.max(col(d.day))).where(col(d.day) < self.end_excl)).scalar()
+        d, day = CostDaily, col(CostDaily.day)
+        first_day, last = self.session.execute(
+            select(func.min(day), select(func.max(day)).where(day < self.end_excl).scalar_subquery())
+        ).one()
         last_day = pd.Timestamp(last).date() if last is not None else None
-        since = min(month_start, (last_day or self.day) - timedelta(days=RUN_RATE_DAYS - 1))
-        day_keys = (col(d.day), col(d.account_id), col(d.service))
+        recent_start = None
+        if last_day is not None:
+            since = last_day - timedelta(days=RUN_RATE_DAYS - 1)
+            oldest = self.session.execute(select(func.min(day)).where(day >= since)).scalar()
+            recent_start = max(pd.Timestamp(oldest).date(), since)  # a young store: fewer days
+        rs = recent_start or month_start
+        lo = min(month_start, rs)
+
+        def _sum(column, since: date):
+            return func.sum(case((day >= since, col(column)), else_=0))
+
         stmt = (
-            select(*day_keys, func.sum(col(d.unblended_micros)), func.sum(col(d.amortized_micros)))
-            .where(col(d.day) >= since, col(d.day) < self.end_excl)
-            .group_by(*day_keys)
-        )
-        days = _frame(self.session, stmt, ["day", "account_id", "service"])
+            select(
+                col(d.account_id), col(d.service),
+                _sum(d.unblended_micros, month_start), _sum(d.amortized_micros, month_start),
+                _sum(d.unblended_micros, rs), _sum(d.amortized_micros, rs),
+            )
+            .where(day >= lo, day < self.end_excl)
+            .group_by(col(d.account_id), col(d.service))
+        )  # fmt: skip
+        names = ["account_id", "service", "open_u", "open_a", "recent_u", "recent_a"]
+        days = pd.DataFrame([tuple(r) for r in self.session.connection().execute(stmt)], columns=names)
         both = pd.concat([months[["account_id", "service"]], days[["account_id", "service"]]]).drop_duplicates()
         pairs = pd.MultiIndex.from_frame(both) if not both.empty else pd.MultiIndex.from_tuples([], names=["a", "s"])
+        aligned = days.set_index(["account_id", "service"]).reindex(pairs).fillna(0)
+
+        def _money(column: str) -> np.ndarray:
+            return micros_to_amount(aligned[column].astype("int64")).to_numpy(dtype=float)
+
+        open_month = {"unblended": _money("open_u"), "amortized": _money("open_a")}
+        recent = {"unblended": _money("recent_u"), "amortized": _money("recent_a")}
         forecast = self._load_forecast(last_day)
-        return _Platform(months, days, last_day, forecast, month_start, pairs, set(forecast["series"].unique()))
+        return _Platform(
+            months, _ordinals(months["month"]), pairs, open_month, recent, recent_start,
+            pd.Timestamp(first_day).date() if first_day is not None else None, last_day, forecast, month_start,
+            set(forecast["series"].unique()),
+        )  # fmt: skip
 
     def _load_forecast(self, last_day: date | None) -> pd.DataFrame:
         newest = select(func.max(col(ForecastRun.id))).where(col(ForecastRun.status) == "ok")
@@ -147,18 +187,19 @@ class Costs:
         return self._masks[key]
 
     def _window(self, start: date, end: date) -> dict[str, np.ndarray]:
-        """Spend per (account, service) pair over the days [start, end), aligned to the pairs (cached)."""
+        """Spend per (account, service) pair over the days [start, end), aligned to the pairs (cached). `start`
+        is a month's first day: a whole past period, or a current one (its open month taken to date)."""
         p = self._platform
         assert p is not None
         end = min(end, self.end_excl)
         if (start, end) not in self._windows:
-            m, d = p.months, p.days
-            parts = [m[(m["month"] >= start).to_numpy() & (m["month"] < min(end, p.month_start)).to_numpy()]]
-            if end > p.month_start:
-                parts.append(d[(d["day"] >= max(start, p.month_start)).to_numpy() & (d["day"] < end).to_numpy()])
-            rows = pd.concat(parts)
+            first, stop = start.toordinal(), min(end, p.month_start).toordinal()
+            rows = p.months[(p.month_ord >= first) & (p.month_ord < stop)]
             sums = rows.groupby(["account_id", "service"])[["unblended", "amortized"]].sum().reindex(p.pairs)
-            self._windows[(start, end)] = {k: sums[k].fillna(0.0).to_numpy() for k in ("unblended", "amortized")}
+            window = {k: sums[k].fillna(0.0).to_numpy() for k in ("unblended", "amortized")}
+            if end > p.month_start:
+                window = {k: v + p.open_month[k] for k, v in window.items()}
+            self._windows[(start, end)] = window
         return self._windows[(start, end)]
 
     def _platform_spend(self, budget: Budget, start: date, end: date, metric: str | None = None) -> float:
@@ -200,11 +241,10 @@ class Costs:
             return Figures(0.0, 0.0, BILLED, "no cost data yet", known=False)
         first_rest = max(p.last_day + timedelta(days=1), start)
         rest_days = max(0, (end - first_rest).days)
-        oldest = max(p.days["day"].min(), p.last_day - timedelta(days=RUN_RATE_DAYS - 1))  # a young store: fewer days
-        recent = self._window(oldest, p.last_day + timedelta(days=1))
+        assert p.recent_start is not None
         mask = self._mask(budget)
-        unblended, metric_sum = float(recent["unblended"][mask].sum()), float(recent[_metric(budget)][mask].sum())
-        rate = metric_sum / ((p.last_day - oldest).days + 1)
+        unblended, metric_sum = float(p.recent["unblended"][mask].sum()), float(p.recent[_metric(budget)][mask].sum())
+        rate = metric_sum / ((p.last_day - p.recent_start).days + 1)
         if rest_days == 0:
             return Figures(actual, actual, BILLED, "the period's days are all in")
         series = self._series_for(budget)
@@ -252,8 +292,11 @@ class Costs:
             else:
                 self._members[b.id or 0] = []  # the group is gone
         starts = {period_of(b, self.as_of)[0] for b in budgets}
-        for start in starts:
-            self._spent[start] = ledger.running_costs(self.session, periods.midnight(start), self.as_of)
+        current = {s: (periods.midnight(s), self.as_of) for s in starts}
+        past = {w: (periods.midnight(w[0]), periods.midnight(w[1])) for w in self.past_windows}
+        spent = ledger.running_costs_in(self.session, [*current.values(), *past.values()])
+        self._spent = {s: spent[w] for s, w in current.items()}
+        self._past = {k: spent[w] for k, w in past.items()}
         self._load_runs(starts)
         self._timetables = schedule_runs.timetables_by_resource(self.session)
         self._held = schedule_runs.budget_holds(self.session, self.as_of)
@@ -341,9 +384,19 @@ class Costs:
         """Whether anything is known of the scope before `before` (an average over empty periods means nothing)."""
         if budget.scope == "platform":
             p = self._platform
-            return p is not None and (bool((p.months["month"] < before).any()) or bool((p.days["day"] < before).any()))
-        first = self.session.execute(select(func.min(col(ResourceInterval.started_at)))).scalar()
+            return p is not None and (
+                bool((p.month_ord < before.toordinal()).any()) or (p.first_day is not None and p.first_day < before)
+            )
+        if not self._first_interval:  # asked once per evaluation
+            self._first_interval.append(
+                self.session.execute(select(func.min(col(ResourceInterval.started_at)))).scalar()
+            )
+        first = self._first_interval[0]
         return first is not None and first.replace(tzinfo=first.tzinfo or UTC) < periods.midnight(before)
+
+
+def _ordinals(days: pd.Series) -> np.ndarray:
+    return np.fromiter((d.toordinal() for d in days), dtype=np.int64, count=len(days))
 
 
 def _frame(session: Session, stmt, keys: list[str]) -> pd.DataFrame:

@@ -90,12 +90,15 @@ def compute(session: Session, items: list[tuple[Budget, list[BudgetThreshold]]],
         return []
     current = {b.id or 0: period_of(b, as_of) for b, _ in items}
     stored = _stored_periods(session, {(i, s) for i, (s, _e) in current.items()})
-    lookback = {}
+    lookback, past = {}, set()
     for b, _ in items:
         start = current[b.id or 0][0]
         if b.amount_micros is None and b.auto_basis == "average":
             lookback[b.id or 0] = periods.shift(start, b.period, -b.auto_periods)[0]
-    costs = Costs(session, as_of, [b for b, _ in items], lookback)
+            kept = stored.get((b.id or 0, start))
+            if b.scope != "platform" and (kept is None or _aware(kept.amount_set_at) < _aware(b.updated_at)):
+                past.update(periods.previous(start, b.period, b.auto_periods))  # the amount is set now
+    costs = Costs(session, as_of, [b for b, _ in items], lookback, past)
     out = []
     for budget, thresholds in items:
         start, end = current[budget.id or 0]
@@ -205,6 +208,18 @@ def _alert(session: Session, r: Result, i: int, settings: Any, as_of: datetime, 
     return 1, int(action is not None), queued
 
 
+def _raised(session: Session, results: list[Result]) -> set[tuple[int, int, date]]:
+    """(budget, threshold, period start) of the alerts already raised in the results' periods: skipped without a
+    write. The unique constraint still decides between two writers racing on a new one (`_alert`)."""
+    if not results:
+        return set()
+    a = BudgetAlert
+    stmt = select(col(a.budget_id), col(a.threshold_id), col(a.period_start)).where(
+        col(a.period_start) >= min(r.start for r in results)
+    )
+    return {(b, t, pd.Timestamp(d).date()) for b, t, d in session.execute(stmt)}
+
+
 def evaluate(*, session: Session, settings: Any, as_of: datetime | None = None) -> dict:
     """Evaluate every active budget as of `as_of` (default now) and store what it found; counts {"budgets",
     "alerts", "actions", "queued", "skipped"}. One transaction: a crash leaves the store as it was."""
@@ -213,9 +228,11 @@ def evaluate(*, session: Session, settings: Any, as_of: datetime | None = None) 
     results = compute(session, items, as_of)
     counts = {"budgets": len(items), "alerts": 0, "actions": 0, "queued": 0, "skipped": len(items) - len(results)}
     _store_periods(session, results, as_of)
+    raised = _raised(session, results)
     for r in results:
-        scope = budgets.scope_label(session, r.budget) if r.crossed else ""
-        for i in r.crossed:
+        crossed = [i for i in r.crossed if (r.budget.id, r.thresholds[i].id, r.start) not in raised]
+        scope = budgets.scope_label(session, r.budget) if crossed else ""
+        for i in crossed:
             alerts, actions, queued = _alert(session, r, i, settings, as_of, scope)
             counts["alerts"] += alerts
             counts["actions"] += actions

@@ -7,7 +7,7 @@ Stop all, an observation); realised schedule savings and user and group costs ar
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlmodel import Session, col
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -77,20 +77,43 @@ def record_staged(conn, stage: str, at) -> None:
 def running_costs(session: Session, start: datetime, end: datetime) -> dict[tuple[str, str], float]:
     """Per resource what its running intervals cost in [start, end): the hours inside the window times the hourly
     cost then, summed in SQL (a year of office-hours ledger for thousands of resources is millions of rows)."""
+    return running_costs_in(session, [(start, end)])[(start, end)]
+
+
+Window = tuple[datetime, datetime]
+
+
+def running_costs_in(session: Session, windows: list[Window]) -> dict[Window, dict[tuple[str, str], float]]:
+    """`running_costs` of every window in one pass over the ledger (an evaluation asks for the current periods
+    of monthly, quarterly and annual budgets and the past periods automatic amounts average)."""
     t = ResourceInterval
-    lo_at, hi_at = literal(start, UTCDateTime()), literal(end, UTCDateTime())
-    ended = func.coalesce(col(t.ended_at), hi_at)
-    if session.get_bind().dialect.name == "postgresql":
-        hours = func.extract("epoch", func.least(ended, hi_at) - func.greatest(col(t.started_at), lo_at)) / 3600.0
-    else:  # SQLite: timestamps are UTC text; min() and max() of two values are scalar functions there
-        hours = (func.julianday(func.min(ended, hi_at)) - func.julianday(func.max(col(t.started_at), lo_at))) * 24.0
+    windows = list(dict.fromkeys(windows))
+    if not windows:
+        return {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    sums = []
+    for start, end in windows:
+        lo_at, hi_at = literal(start, UTCDateTime()), literal(end, UTCDateTime())
+        ended = func.coalesce(col(t.ended_at), hi_at)
+        if postgres:
+            hours = func.extract("epoch", func.least(ended, hi_at) - func.greatest(col(t.started_at), lo_at)) / 3600.0
+        else:  # SQLite: timestamps are UTC text; min() and max() of two values are scalar functions there
+            hours = (func.julianday(func.min(ended, hi_at)) - func.julianday(func.max(col(t.started_at), lo_at))) * 24.0
+        inside = (col(t.started_at) < end) & (col(t.ended_at).is_(None) | (col(t.ended_at) > start))
+        sums.append(func.sum(case((inside, hours * col(t.hourly_cost)), else_=0.0)))
+    first, last = min(w[0] for w in windows), max(w[1] for w in windows)
     stmt = (
-        select(col(t.resource_type), col(t.resource_id), func.sum(hours * col(t.hourly_cost)))
-        .where(col(t.state) == RUNNING, col(t.started_at) < end)
-        .where(col(t.ended_at).is_(None) | (col(t.ended_at) > start))
+        select(col(t.resource_type), col(t.resource_id), *sums)
+        .where(col(t.state) == RUNNING, col(t.started_at) < last)
+        .where(col(t.ended_at).is_(None) | (col(t.ended_at) > first))
         .group_by(col(t.resource_type), col(t.resource_id))
     )
-    return {(kind, ident): float(cost or 0.0) for kind, ident, cost in session.execute(stmt).all()}
+    found: dict[Window, dict[tuple[str, str], float]] = {w: {} for w in windows}
+    for kind, ident, *costs in session.execute(stmt).all():
+        for window, cost in zip(windows, costs, strict=True):
+            if cost:  # a resource that did not run in this window is left out, as a query of it alone leaves it
+                found[window][(kind, ident)] = float(cost)
+    return found
 
 
 def intervals(

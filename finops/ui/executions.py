@@ -11,20 +11,9 @@ from finops.data import access, db, rates
 from finops.markup import plain
 from finops.reports import Status
 from finops.settings import get_settings
-from finops.ui import tables
 from finops.ui.loaders import combined_costs, rate_card
-from finops.ui.tables import csv_download
+from finops.ui.tables import table
 from finops.ui.widgets import today
-
-SPREAD_CONFIG = {
-    "cost": st.column_config.NumberColumn("Cost", format="dollar"),
-    "cost_per_run": st.column_config.NumberColumn("Per run (mean)", format="$%.2f"),
-    "median_per_run": st.column_config.NumberColumn("Median", format="$%.2f"),
-    "p90_per_run": st.column_config.NumberColumn("90th pct", format="$%.2f"),
-    "min_per_run": st.column_config.NumberColumn("Min", format="$%.4f"),
-    "max_per_run": st.column_config.NumberColumn("Max", format="$%.2f"),
-    "share_pct": st.column_config.ProgressColumn("% of total", format="%.1f%%", min_value=0, max_value=100),
-}
 
 
 def trend_chart(daily: pd.DataFrame) -> alt.LayerChart:
@@ -67,7 +56,7 @@ def combined_chart(table: pd.DataFrame, in_bill: bool) -> alt.Chart:
 def combined_section(start: date, end: date, metric: str, status: Status, key: str) -> None:
     """The bill and execution costs per month side by side with their total, chart, table and CSV."""
     in_bill = get_settings().executions_in_bill
-    table = combined_costs(start, end, metric, in_bill, status.version, status.executions_version)
+    data = combined_costs(start, end, metric, in_bill, status.version, status.executions_version)
     how = (
         "Executions run on infrastructure already in the bill (FINOPS_EXECUTIONS_IN_BILL=true): the total is the "
         "bill, and executions are shown as their share of it."
@@ -75,21 +64,18 @@ def combined_section(start: date, end: date, metric: str, status: Status, key: s
         else "Executions are billed apart from the cloud bill: the total adds them (FINOPS_EXECUTIONS_IN_BILL=false)."
     )
     st.caption(how)
-    if table.empty:
+    if data.empty:
         st.info("No cloud bill or execution costs in these months.")
         return
-    st.altair_chart(combined_chart(table, in_bill), width="stretch")
-    tables.table(
-        table, csv=("combined_costs.csv", "Download combined costs", f"dl_combined_{key}"), key=f"combined_{key}"
-    )
+    st.altair_chart(combined_chart(data, in_bill), width="stretch")
+    csv = ("combined_costs.csv", "Download combined costs", f"dl_combined_{key}")
+    titles = {"infrastructure_cost": "Infrastructure (bill)" if in_bill else "Infrastructure"}
+    table(data, csv=csv, titles=titles)
 
 
 def rate_card_section(user: CurrentUser) -> None:
     """The rate card and, for admins, a form that puts a new rate in force (history keeps the old ones)."""
-    card = rate_card()
-    config = {"usd_per_hour": st.column_config.NumberColumn("USD per hour", format="$%.4f")}
-    st.dataframe(card, hide_index=True, width="stretch", column_config=config)
-    csv_download(card, "rate_card.csv", "Download rate card", "dl_rate_card")
+    table(rate_card(), csv=("rate_card.csv", "Download rate card", "dl_rate_card"))
     with st.form("ex_rate", clear_on_submit=True):
         st.markdown("**Set a rate** (runs that already have a cost keep it; later runs use the rate in force)")
         c1, c2, c3 = st.columns(3)

@@ -172,6 +172,16 @@ def test_an_automatic_amount_is_the_average_of_past_periods_fixed_for_the_period
     assert december["amount"] == pytest.approx((600 + 3900 + 10) / 3, abs=0.01)
 
 
+def test_a_group_automatic_amount_averages_what_its_ledger_says_of_past_periods(web):
+    with at(NOV_1):
+        budget(web, name="auto", amount=None, auto={"basis": "average", "periods": 2})
+    december = datetime(2026, 12, 2, tzinfo=UTC)
+    evaluate(web, december)
+    row = status_of(web, LEAD, december, "auto")  # October is before the first interval: only November counts
+    assert row["amount"] == pytest.approx(30 * 24 * (1.0 + 2.0), abs=0.01)
+    assert row["amount_basis"] == "average of 1 periods (2026-11)"
+
+
 # ---- alerts once per threshold and period -----------------------------------------------------------------------
 
 
