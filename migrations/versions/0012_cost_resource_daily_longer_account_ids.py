@@ -18,6 +18,7 @@ revision: str = '0012'
 down_revision: str | None = '0010c'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+NEVER_REUSED = {'sqlite_autoincrement': True}  # anomaly is AUTOINCREMENT since 0008: kept when SQLite rebuilds it
 
 
 def upgrade() -> None:
@@ -44,7 +45,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cost_resource_daily_day'), ['day'], unique=False)
         batch_op.create_index('ix_cost_resource_daily_resource', ['resource_id', 'day'], unique=False)
 
-    with op.batch_alter_table('anomaly', schema=None) as batch_op:
+    with op.batch_alter_table('anomaly', schema=None, table_kwargs=NEVER_REUSED) as batch_op:
         batch_op.alter_column('account_id',
                existing_type=sa.VARCHAR(length=64),
                type_=sqlmodel.sql.sqltypes.AutoString(length=256),
@@ -91,7 +92,7 @@ def downgrade() -> None:
                type_=sa.VARCHAR(length=64),
                existing_nullable=False)
 
-    with op.batch_alter_table('anomaly', schema=None) as batch_op:
+    with op.batch_alter_table('anomaly', schema=None, table_kwargs=NEVER_REUSED) as batch_op:
         batch_op.alter_column('account_id',
                existing_type=sqlmodel.sql.sqltypes.AutoString(length=256),
                type_=sa.VARCHAR(length=64),
