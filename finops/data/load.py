@@ -11,6 +11,7 @@ from sqlalchemy import Date, Integer, Table, cast, delete, func, insert, literal
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+from sqlmodel import col as column
 
 from finops.costs import add_months, month_start
 from finops.data.sources import CONTRACT_COLUMNS
@@ -279,10 +280,12 @@ def replace_window(
             for provider, (lo, hi) in providers.items():
                 conn.execute(
                     delete(CostDaily).where(
-                        CostDaily.source == source, CostDaily.provider == provider, CostDaily.day >= lo,
-                        CostDaily.day < hi,
+                        column(CostDaily.source) == source,
+                        column(CostDaily.provider) == provider,
+                        column(CostDaily.day) >= lo,
+                        column(CostDaily.day) < hi,
                     )
-                )  # fmt: skip
+                )
         _insert_rows(conn, records)
         if also is not None:
             also(conn)

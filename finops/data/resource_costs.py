@@ -7,7 +7,9 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import delete
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
+from finops.data import db
 from finops.data.load import bulk_insert
 from finops.data.tables import CostResourceDaily
 
@@ -47,12 +49,12 @@ def replace_days(conn: Connection, source: str, providers: Mapping[str, tuple[da
     for provider, (lo, hi) in providers.items():
         conn.execute(
             delete(CostResourceDaily).where(
-                CostResourceDaily.source == source,
-                CostResourceDaily.provider == provider,
-                CostResourceDaily.day >= lo,
-                CostResourceDaily.day < hi,
+                col(CostResourceDaily.source) == source,
+                col(CostResourceDaily.provider) == provider,
+                col(CostResourceDaily.day) >= lo,
+                col(CostResourceDaily.day) < hi,
             )
         )
     records = rows[COLUMNS].copy()
     records["source"] = source
-    bulk_insert(conn, CostResourceDaily.__table__, records)
+    bulk_insert(conn, db.table_of(CostResourceDaily), records)
