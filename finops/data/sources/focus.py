@@ -283,10 +283,11 @@ def _check_charge_days(con, path: Path, view: str, windows: dict[str, tuple[date
     day = f"CAST({_ts('charge_start')} AS DATE)"
     outside = f"{day} < CASE provider {cases} END OR {day} >= CASE provider {ends} END"
     if _row(con, f"SELECT count(*) FROM {view} WHERE {outside}") != (0,):
-        row_no, charge, lo, hi = _first(con, view, outside, "charge_start, bp_start, bp_end")
+        row_no, charge, provider = _first(con, view, outside, "charge_start, provider")
+        lo, hi = windows[provider]
         raise FocusError(
-            f"{path}: row {row_no}, column ChargePeriodStart: {charge!r} is outside the billing period "
-            f"[{lo}, {hi}) of this import"
+            f"{path}: row {row_no}, column ChargePeriodStart: {charge!r} is outside {provider}'s billing periods "
+            f"in this import, days [{lo}, {hi})"
         )
 
 
