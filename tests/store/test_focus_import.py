@@ -287,3 +287,27 @@ def test_the_cli_refuses_a_store_without_schema(tmp_path, monkeypatch, capsys):
     use_store(monkeypatch, tmp_path)
     assert main(["import", "focus", str(SAMPLE)]) == 1
     assert "python -m finops init" in capsys.readouterr().err
+
+
+def test_other_shapes_of_the_same_bill_give_the_same_store(engine, tmp_path):
+    """A FOCUS 1.2-style file (extra columns), UTC date-times in ISO 8601 with Z, the region column named
+    Region, lower-case currency codes: the same store as the sample."""
+    header, rows = read_rows()
+    run_import(engine, SAMPLE)
+    want = snapshot(engine)
+    renamed = ["Region" if h == "RegionId" else h for h in header] + ["InvoiceId", "BillingAccountType"]
+    shaped = [
+        {
+            **{("Region" if k == "RegionId" else k): v for k, v in r.items()},
+            "ChargePeriodStart": r["ChargePeriodStart"].replace(" ", "T") + "Z",
+            "BillingCurrency": r["BillingCurrency"].lower(),
+            "InvoiceId": "INV-1",
+            "BillingAccountType": "Billing Account",
+        }
+        for r in rows
+    ]
+    run_import(engine, write_rows(tmp_path / "focus-1.2.csv", renamed, shaped))
+    got = snapshot(engine)
+    assert len(got.pop("refresh_run")) == 2
+    want.pop("refresh_run")
+    assert got == want
