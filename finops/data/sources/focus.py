@@ -300,6 +300,7 @@ def read(path: Path, *, provider: str | None = None, threads: int = 2, memory_li
     """Read and check every billing file at `path`; FocusError at the first bad file (nothing is returned)."""
     files = billing_files(path)
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+    con.execute("SET enable_progress_bar = false")  # it draws on stderr, where the CLI keeps its one line
     try:
         views = []
         for i, file in enumerate(files):
@@ -325,19 +326,24 @@ def read(path: Path, *, provider: str | None = None, threads: int = 2, memory_li
             "COALESCE(resource_type, '') AS resource_type, tags FROM billing"
         )
         con.execute(f"CREATE TEMP VIEW typed AS {typed}")
-        rows = _row(con, "SELECT count(*) FROM typed")[0]  # type: ignore[index]
+        # one pass over the files: exact (unrounded) sums per resource, then the daily contract from those
+        con.execute(
+            "CREATE TEMP TABLE per_resource AS SELECT day, provider, account_id, max(account_name) AS account_name, "
+            "resource_id, max(resource_name) AS resource_name, max(resource_type) AS resource_type, service, region, "
+            "currency, sum(billed) AS billed, sum(effective) AS effective, max(tags) AS tags, count(*) AS n "
+            "FROM typed GROUP BY day, provider, account_id, resource_id, service, region, currency"
+        )
+        rows = _row(con, "SELECT COALESCE(sum(n), 0) FROM per_resource")[0]  # type: ignore[index]
         # the contract's amounts as exact decimal text: load.replace_window turns them into micro-units
         daily = con.sql(
             "SELECT day, provider, account_id, max(account_name) AS account_name, service, region, currency, "
             "CAST(sum(billed) AS VARCHAR) AS unblended_cost, CAST(sum(effective) AS VARCHAR) AS amortized_cost "
-            "FROM typed GROUP BY day, provider, account_id, service, region, currency ORDER BY ALL"
+            "FROM per_resource GROUP BY day, provider, account_id, service, region, currency ORDER BY ALL"
         ).df()
         resources = con.sql(
-            "SELECT day, provider, account_id, resource_id, max(resource_name) AS resource_name, "
-            "max(resource_type) AS resource_type, service, region, currency, "
-            f"{_micros('sum(billed)')} AS unblended_micros, {_micros('sum(effective)')} AS amortized_micros, "
-            "max(tags) AS tags FROM typed "
-            "GROUP BY day, provider, account_id, resource_id, service, region, currency ORDER BY ALL"
+            "SELECT day, provider, account_id, resource_id, resource_name, resource_type, service, region, currency, "
+            f"{_micros('billed')} AS unblended_micros, {_micros('effective')} AS amortized_micros, tags "
+            "FROM per_resource ORDER BY day, provider, account_id, resource_id, service, region, currency"
         ).df()
     finally:
         con.close()
