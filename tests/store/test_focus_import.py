@@ -311,3 +311,11 @@ def test_other_shapes_of_the_same_bill_give_the_same_store(engine, tmp_path):
     assert len(got.pop("refresh_run")) == 2
     want.pop("refresh_run")
     assert got == want
+
+
+def test_files_without_rows_are_refused(engine, tmp_path):
+    header, _ = read_rows()
+    path = write_rows(tmp_path / "empty.csv", header, [])
+    with pytest.raises(FocusError, match="no rows after the header"):
+        run_import(engine, path)
+    assert snapshot(engine)["refresh_run"] == []

@@ -315,6 +315,8 @@ def read(path: Path, *, provider: str | None = None, threads: int = 2, memory_li
         union = " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)
         con.execute(f"CREATE TEMP VIEW billing AS {union}")
         windows = _windows(con, "billing")
+        if not windows:
+            raise FocusError(f"{path}: no rows after the header in {len(files)} file(s): nothing to import")
         for file, view in zip(files, views, strict=True):
             _check_charge_days(con, file, view, windows)
         typed = (
