@@ -7,7 +7,8 @@ invalid FINOPS_* setting (one line naming it).
 
 One module per command group, each holding its parser (`register`) beside its handlers: `store` (init,
 bootstrap, demo, ui), `costs`, `refresh`, `inventory` (resources), `executions` (executions, rates), `insights`
-(forecast, anomalies), `people` (users), `planner` (schedules), `budgeting` (budgets, alerts), `api` (api, tokens).
+(forecast, anomalies), `imports` (import focus), `people` (users), `planner` (schedules), `budgeting`
+(budgets, alerts), `api` (api, tokens).
 What they share is in `common`.
 """
 
@@ -17,13 +18,25 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from finops.cli import api, budgeting, costs, executions, insights, inventory, people, planner, refresh, store
+from finops.cli import (
+    api,
+    budgeting,
+    costs,
+    executions,
+    imports,
+    insights,
+    inventory,
+    people,
+    planner,
+    refresh,
+    store,
+)
 from finops.cli.common import PROG, CommandError, Parser, first_line, store_label
 from finops.data import rates, resources, tokens, users
 from finops.data.db import StoreUnavailable
 from finops.settings import InvalidSettings, get_settings
 
-GROUPS = (store, refresh, costs, inventory, executions, insights, planner, budgeting, people, api)
+GROUPS = (store, refresh, imports, costs, inventory, executions, insights, planner, budgeting, people, api)
 REFUSALS = (
     CommandError,
     StoreUnavailable,

@@ -2,15 +2,16 @@
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Integer, cast, delete, func, insert, literal_column, select
+from sqlalchemy import Date, Integer, Table, cast, delete, func, insert, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+from sqlmodel import col as column
 
 from finops.costs import add_months, month_start
 from finops.data.sources import CONTRACT_COLUMNS
@@ -58,16 +59,22 @@ def _bound_values(values: pd.Series, process) -> np.ndarray:
     """
     if process is None and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.to_numpy(dtype=object)
+    if values.dtype == object and len(values) and isinstance(values.iloc[0], dict | list):
+        # JSON values (resource tags) are unhashable: rows sharing one object share its bound value
+        codes, _ = pd.factorize(values.map(id), use_na_sentinel=False)
+        _, first = np.unique(codes, return_index=True)
+        bound = np.empty(len(first), dtype=object)
+        bound[:] = [process(v) if process else v for v in values.iloc[first].tolist()]
+        return bound[codes]
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     bound = np.empty(len(uniques), dtype=object)
     bound[:] = [process(v) for v in uniques.tolist()] if process else uniques.tolist()
     return bound[codes]
 
 
-def _bound_chunks(conn: Connection, records: pd.DataFrame) -> Iterator[np.ndarray]:
+def _bound_chunks(conn: Connection, records: pd.DataFrame, table: Table) -> Iterator[np.ndarray]:
     """`records` as DBAPI parameters in column order, CHUNK rows at a time (2-D object arrays)."""
     dialect = conn.dialect
-    table = CostDaily.__table__
     processors = [table.c[col].type.dialect_impl(dialect).bind_processor(dialect) for col in records.columns]
     for lo in range(0, len(records), CHUNK):
         part = records.iloc[lo : lo + CHUNK]
@@ -85,8 +92,9 @@ def _max_params(conn: Connection) -> int:
     return 65_535  # PostgreSQL's wire protocol limit
 
 
-def _insert_rows(conn: Connection, records: pd.DataFrame) -> None:
-    """Insert `records` (columns named as cost_daily's) on `conn`, inside the caller's transaction.
+def bulk_insert(conn: Connection, table: Table, records: pd.DataFrame) -> None:
+    """Insert `records` (columns named as `table`'s) on `conn`, inside the caller's transaction; the table's
+    owner calls it (cost_daily here, cost_resource_daily in resource_costs.py).
 
     PostgreSQL through psycopg gets one COPY; SQLite (and other positional drivers) multi-row INSERT ...
     VALUES statements of up to ROWS_PER_INSERT rows. Both bypass per-row dicts and SQL compilation, and
@@ -97,13 +105,13 @@ def _insert_rows(conn: Connection, records: pd.DataFrame) -> None:
         return
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    table = dialect.identifier_preparer.format_table(CostDaily.__table__)
+    name = dialect.identifier_preparer.format_table(table)
     columns = ", ".join(quote(col) for col in records.columns)
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        sql = f"COPY {table} ({columns}) FROM STDIN"
+        sql = f"COPY {name} ({columns}) FROM STDIN"
         try:  # the session's own connection, so the COPY joins its transaction
             with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
-                for block in _bound_chunks(conn, records):
+                for block in _bound_chunks(conn, records, table):
                     for row in block.tolist():
                         copy.write_row(row)
         except dialect.loaded_dbapi.Error as exc:  # raise what SQLAlchemy would (IntegrityError, ...)
@@ -112,15 +120,15 @@ def _insert_rows(conn: Connection, records: pd.DataFrame) -> None:
     mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
     if mark is None:  # a driver we do not feed positionally: let SQLAlchemy bind dicts
         for lo in range(0, len(records), CHUNK):
-            conn.execute(insert(CostDaily.__table__), records.iloc[lo : lo + CHUNK].to_dict("records"))
+            conn.execute(insert(table), records.iloc[lo : lo + CHUNK].to_dict("records"))
         return
     width = len(records.columns)
     row_marks = "(" + ", ".join([mark] * width) + ")"
     per_insert = max(1, min(ROWS_PER_INSERT, _max_params(conn) // width))
-    head = f"INSERT INTO {table} ({columns}) VALUES "
+    head = f"INSERT INTO {name} ({columns}) VALUES "
     full = head + ", ".join([row_marks] * per_insert)
     step = per_insert * width
-    for block in _bound_chunks(conn, records):
+    for block in _bound_chunks(conn, records, table):
         params = block.ravel().tolist()
         whole = len(params) - len(params) % step
         for lo in range(0, whole, step):
@@ -128,6 +136,11 @@ def _insert_rows(conn: Connection, records: pd.DataFrame) -> None:
         if whole < len(params):
             rest = ", ".join([row_marks] * ((len(params) - whole) // width))
             conn.exec_driver_sql(head + rest, tuple(params[whole:]))
+
+
+def _insert_rows(conn: Connection, records: pd.DataFrame) -> None:
+    """Insert cost_daily rows (`records` in the contract's store columns) inside the caller's transaction."""
+    bulk_insert(conn, CostDaily.__table__, records)
 
 
 def _month_expr(conn: Connection):
@@ -227,9 +240,22 @@ def _rebuild_catalogs(conn: Connection) -> None:
 
 
 def replace_window(
-    session: Session, source: str, start: date, end: date, rows: pd.DataFrame, *, part_of: int | None = None
+    session: Session,
+    source: str,
+    start: date,
+    end: date,
+    rows: pd.DataFrame,
+    *,
+    part_of: int | None = None,
+    providers: Mapping[str, tuple[date, date]] | None = None,
+    also: Callable[[Connection], None] | None = None,
 ) -> RefreshRun:
     """Replace `source`'s rows for days in `[start, end)` with `rows`, atomically, and record the run.
+
+    With `providers` (provider -> its own window inside `[start, end)`), only those providers' rows in their
+    windows are replaced (billing files: one provider's re-delivered period leaves the others alone), and every
+    row must be of one of them, inside its window. `also` runs in the same transaction after the rows are in
+    (the resource-level rows of the same files), so both land or neither does.
 
     A run row is committed as `running` first; the data, the rollups and the run's `ok` status are then
     committed together, so readers see either the old data and version or the new ones. On any error the
@@ -245,8 +271,24 @@ def replace_window(
         if len(outside):
             raise ContractError(f"{len(outside)} rows fall outside the window [{start}, {end})")
         conn = session.connection()
-        conn.execute(delete(CostDaily).where(CostDaily.source == source, CostDaily.day >= start, CostDaily.day < end))
+        if providers is None:
+            conn.execute(
+                delete(CostDaily).where(CostDaily.source == source, CostDaily.day >= start, CostDaily.day < end)
+            )
+        else:
+            _check_provider_windows(records, start, end, providers)
+            for provider, (lo, hi) in providers.items():
+                conn.execute(
+                    delete(CostDaily).where(
+                        column(CostDaily.source) == source,
+                        column(CostDaily.provider) == provider,
+                        column(CostDaily.day) >= lo,
+                        column(CostDaily.day) < hi,
+                    )
+                )
         _insert_rows(conn, records)
+        if also is not None:
+            also(conn)
         rebuild_rollups(conn, start, end)
         run.status, run.rows, run.finished_at = "ok", len(records), utcnow()
         session.add(run)
@@ -259,6 +301,23 @@ def replace_window(
         raise
     log.info("loaded %s rows from %s for [%s, %s) as run %s", run.rows, source, start, end, run.id)
     return run
+
+
+def _check_provider_windows(
+    records: pd.DataFrame, start: date, end: date, providers: Mapping[str, tuple[date, date]]
+) -> None:
+    """Every provider window lies in `[start, end)` and every row in its provider's window."""
+    for provider, (lo, hi) in providers.items():
+        if lo < start or hi > end or hi <= lo:
+            raise ContractError(f"provider {provider}'s window [{lo}, {hi}) is not inside [{start}, {end})")
+    known = records["provider"].isin(list(providers))
+    if not known.all():
+        raise ContractError(f"rows of providers outside the load: {sorted(set(records.loc[~known, 'provider']))}")
+    lo_of = records["provider"].map({p: w[0] for p, w in providers.items()})
+    hi_of = records["provider"].map({p: w[1] for p, w in providers.items()})
+    outside = (records["day"] < lo_of) | (records["day"] >= hi_of)
+    if outside.any():
+        raise ContractError(f"{int(outside.sum())} rows fall outside their provider's window")
 
 
 def record_failed_run(

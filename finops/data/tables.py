@@ -49,7 +49,7 @@ class CostDaily(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     day: date
     provider: str = Field(max_length=32)
-    account_id: str = Field(max_length=64)
+    account_id: str = Field(max_length=256)
     account_name: str = Field(default="", max_length=256)
     service: str = Field(max_length=256)
     region: str = Field(default="", max_length=64)
@@ -57,6 +57,35 @@ class CostDaily(SQLModel, table=True):
     amortized_micros: int = Field(sa_column=money())
     currency: str = Field(default="USD", max_length=3)
     estimated: bool = False
+    source: str = Field(max_length=32)
+
+
+class CostResourceDaily(SQLModel, table=True):
+    """A day's cost of one resource (or, resource_id "", of what a bill names no resource for) in one account,
+    service and region, from billing files (FOCUS): the same totals as cost_daily, one level finer."""
+
+    __tablename__ = "cost_resource_daily"
+    __table_args__ = (
+        UniqueConstraint(
+            "source", "day", "provider", "account_id", "resource_id", "service", "region", "currency",
+            name="uq_cost_resource_daily_key",
+        ),
+        Index("ix_cost_resource_daily_resource", "resource_id", "day"),
+    )  # fmt: skip
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    provider: str = Field(max_length=32)
+    account_id: str = Field(max_length=256)
+    resource_id: str = Field(default="", max_length=1024)  # ARNs and Azure ids run long
+    resource_name: str = Field(default="", max_length=512)
+    resource_type: str = Field(default="", max_length=256)
+    service: str = Field(max_length=256)
+    region: str = Field(default="", max_length=64)
+    unblended_micros: int = Field(sa_column=money())
+    amortized_micros: int = Field(sa_column=money())
+    currency: str = Field(default="USD", max_length=3)
+    tags: dict = Field(default_factory=dict, sa_column=json_column())
     source: str = Field(max_length=32)
 
 
@@ -69,7 +98,7 @@ class CostMonthly(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     month: date
     provider: str = Field(max_length=32)
-    account_id: str = Field(max_length=64)
+    account_id: str = Field(max_length=256)
     account_name: str = Field(default="", max_length=256)
     service: str = Field(max_length=256)
     currency: str = Field(default="USD", max_length=3)
@@ -98,7 +127,7 @@ class CostAccount(SQLModel, table=True):
 
     __tablename__ = "cost_account"
 
-    account_id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(primary_key=True, max_length=256)
     account_name: str = Field(default="", max_length=256)
 
 
@@ -324,7 +353,7 @@ class Anomaly(SQLModel, table=True):
     external_id: str = Field(max_length=300)
     dimension: str = Field(default="", max_length=16)  # service | account | total | "" (AWS monitors)
     service: str = Field(default="", max_length=256)
-    account_id: str = Field(default="", max_length=64)
+    account_id: str = Field(default="", max_length=256)
     start_day: date
     end_day: date | None = None
     expected: float | None = None

@@ -1,0 +1,60 @@
+"""Daily cost per resource (cost_resource_daily): replaced per source, provider and window, in the caller's
+transaction (the cost_daily load of the same billing files), so both tables always hold the same import."""
+
+from collections.abc import Callable, Mapping
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import delete
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+
+from finops.data import db
+from finops.data.load import bulk_insert
+from finops.data.tables import CostResourceDaily
+
+COLUMNS = [
+    "day",
+    "provider",
+    "account_id",
+    "resource_id",
+    "resource_name",
+    "resource_type",
+    "service",
+    "region",
+    "unblended_micros",
+    "amortized_micros",
+    "currency",
+    "tags",
+]
+
+
+def replacer(
+    source: str, providers: Mapping[str, tuple[date, date]], rows: pd.DataFrame
+) -> Callable[[Connection], None]:
+    """What `load.replace_window(..., also=)` runs: replace `source`'s resource rows of each provider's window
+    with `rows` (COLUMNS; money in micros, tags as dicts)."""
+
+    def replace(conn: Connection) -> None:
+        replace_days(conn, source, providers, rows)
+
+    return replace
+
+
+def replace_days(conn: Connection, source: str, providers: Mapping[str, tuple[date, date]], rows: pd.DataFrame) -> None:
+    """Delete `source`'s rows of each provider in its window `[lo, hi)` and insert `rows`; the caller commits."""
+    missing = [c for c in COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"resource rows lack the columns: {', '.join(missing)}")
+    for provider, (lo, hi) in providers.items():
+        conn.execute(
+            delete(CostResourceDaily).where(
+                col(CostResourceDaily.source) == source,
+                col(CostResourceDaily.provider) == provider,
+                col(CostResourceDaily.day) >= lo,
+                col(CostResourceDaily.day) < hi,
+            )
+        )
+    records = rows[COLUMNS].copy()
+    records["source"] = source
+    bulk_insert(conn, db.table_of(CostResourceDaily), records)
