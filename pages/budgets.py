@@ -15,7 +15,8 @@ actor = bui.actor_of(user)
 now = datetime.now(UTC)
 st.title("Budgets")
 st.caption("Platform budgets count the bill (billed); user and group budgets count the hours their resources ran "
-           "times their hourly cost (estimated). Each threshold alerts once per period; actions wait for an "
+           "times their hourly cost (estimated), or a billing file's rows for the resources it names (billed). "
+           "Each threshold alerts once per period; actions wait for an "
            "approval unless they say automatic, and are undone when the period ends.")  # fmt: skip
 
 bui.flash()

@@ -7,8 +7,10 @@ each marked billed or estimated. Read-only.
   cost when the budget counts that; a scope no series matches, and days past the model's horizon, use the run
   rate (the scope's mean daily spend over the last 28 days with data).
 - **user** and **group**: *estimated*, from the ledger (`finops.data.ledger`): every running interval of the
-  scope's resources in the period times its hourly cost. The forecast adds, per resource, the hours it will
-  run for the rest of the period times its hourly cost now: a scheduled resource by its schedules (the
+  scope's resources in the period times its hourly cost; *billed* for a resource a billing file names
+  (`finops.data.resource_bills`, FOCUS imports) up to the newest billed day, its ledger after it (the figure is
+  then *partly billed*); plus the scope's workflow runs, priced exactly. The forecast adds, per resource, the
+  hours it will run for the rest of the period times its hourly cost now: a scheduled resource by its schedules (the
   reconciler's union rule), one a budget's stop action holds not at all, any other as it is now (running to
   period end, or stopped).
 
@@ -26,7 +28,7 @@ from sqlmodel import Session, col
 
 from finops.budgeting import periods
 from finops.budgeting.evaluation import Figures
-from finops.data import ledger, schedule_runs
+from finops.data import ledger, resource_bills, schedule_runs
 from finops.data.tables import (
     Budget,
     CostDaily,
@@ -44,7 +46,7 @@ from finops.scheduling.timetable import union_running_hours
 
 RUN_RATE_DAYS = 28
 RUNNING_STATES = ("running", "pending")
-BILLED, ESTIMATED = "billed", "estimated"
+BILLED, ESTIMATED, PARTLY = "billed", "estimated", "partly billed"
 Key = tuple[str, str]
 
 
@@ -266,6 +268,8 @@ class Costs:
         self._spent: dict[date, dict[Key, float]] = {}
         self._past: dict[tuple[date, date], dict[Key, float]] = {}
         self._runs: dict[date, tuple[dict[str, float], dict[str, float]]] = {}
+        self._bills = resource_bills.Bills()
+        self._tail: dict[Key, float] = {}
         if not budgets:
             return
         stmt = select(col(Resource.resource_type), col(Resource.resource_id), col(Resource.hourly_cost),
@@ -292,11 +296,19 @@ class Costs:
             else:
                 self._members[b.id or 0] = []  # the group is gone
         starts = {period_of(b, self.as_of)[0] for b in budgets}
+        self._bills = resource_bills.since(self.session, starts, self._resources.keys())
         current = {s: (periods.midnight(s), self.as_of) for s in starts}
         past = {w: (periods.midnight(w[0]), periods.midnight(w[1])) for w in self.past_windows}
-        spent = ledger.running_costs_in(self.session, [*current.values(), *past.values()])
+        windows = [*current.values(), *past.values()]
+        tail = None  # after the newest billed day a billed resource's hours are estimated from the ledger
+        last = self._bills.last_day
+        if last is not None and last >= min(starts) and periods.midnight(last + timedelta(days=1)) < self.as_of:
+            tail = (periods.midnight(last + timedelta(days=1)), self.as_of)
+            windows.append(tail)
+        spent = ledger.running_costs_in(self.session, windows)
         self._spent = {s: spent[w] for s, w in current.items()}
         self._past = {k: spent[w] for k, w in past.items()}
+        self._tail = spent.get(tail, {}) if tail else {}
         self._load_runs(starts)
         self._timetables = schedule_runs.timetables_by_resource(self.session)
         self._held = schedule_runs.budget_holds(self.session, self.as_of)
@@ -345,7 +357,11 @@ class Costs:
         if not members and not runs and not recent_runs:
             return Figures(0.0, 0.0, ESTIMATED, "no resources or workflow runs in the scope", known=False)
         spent = self._spent.get(start, {})
-        actual = sum(spent.get(k, 0.0) for k in members) + runs
+        billed = self._bills.sums.get(start, {})
+        i = 1 if budget.metric == "amortized" else 0
+        on_bill = [k for k in members if k in billed]
+        actual = sum(billed[k][i] + self._tail.get(k, 0.0) for k in on_bill)
+        actual += sum(spent.get(k, 0.0) for k in members if k not in billed) + runs
         end_at = periods.midnight(end)
         rest = sum(self._resources[k][0] * self._rest_hours(k, end_at) for k in members)
         rest += recent_runs / RUN_RATE_DAYS * periods.hours_between(self.as_of, end_at) / 24
@@ -355,8 +371,12 @@ class Costs:
         )
         if recent_runs:
             basis += f"; workflow runs at their {RUN_RATE_DAYS}-day rate"
-        # runs are priced exactly from the rate card; resource hours are an estimate
-        return Figures(actual, actual + rest, ESTIMATED if members else BILLED, basis)
+        if on_bill:
+            basis += f"; billed to {self._bills.last_day} for {len(on_bill)} of {len(members)} resources"
+        # runs are priced exactly from the rate card; resource hours are an estimate, a bill's rows are not
+        estimated = len(on_bill) < len(members) or any(self._tail.get(k, 0.0) for k in on_bill)
+        kind = (PARTLY if on_bill else ESTIMATED) if estimated else BILLED
+        return Figures(actual, actual + rest, kind, basis)
 
     # ---- every scope ----------------------------------------------------------------------------------------
 
@@ -425,14 +445,24 @@ def daily_spend(session: Session, budget: Budget, as_of: datetime) -> pd.DataFra
         rows = [(pd.Timestamp(d).date(), micros_to_amount(int(v or 0))) for d, v in session.connection().execute(stmt)]
         return pd.DataFrame(rows, columns=["day", "spend"])
     keys = set(Costs(session, as_of, [budget]).members(budget))
+    spend: dict[date, float] = defaultdict(float)
+    newest = resource_bills.last_billed_day(session)
+    on_bill: set[Key] = set()
+    if newest is not None and newest >= start:
+        until = min(newest, eval_day(as_of))
+        for billed_day, costs in resource_bills.daily(session, start, until, keys, budget.metric).items():
+            spend[billed_day] += sum(costs.values())
+            on_bill.update(costs)
+    billed_until = periods.midnight(newest + timedelta(days=1)) if on_bill and newest is not None else None
     found = ledger.intervals(
         session=session, start=periods.midnight(start), end=as_of.astimezone(UTC), state=ledger.RUNNING
     )
-    spend: dict[date, float] = defaultdict(float)
     for kind, ident, lo, hi, hourly in zip(found["resource_type"], found["resource_id"], found["started_at"],
                                            found["ended_at"], found["hourly_cost"], strict=True):  # fmt: skip
         if (kind, ident) not in keys:
             continue
+        if (kind, ident) in on_bill and billed_until is not None:
+            lo = max(lo, billed_until)  # the bill has its days; the ledger estimates only after them
         while lo < hi:
             cut = min(hi, periods.midnight(lo.date() + timedelta(days=1)))
             spend[lo.date()] += (cut - lo).total_seconds() / 3600 * float(hourly)

@@ -57,6 +57,14 @@ STATUS_WORDS = {
 DEFAULT_THRESHOLDS = (ThresholdSpec(at=80.0), ThresholdSpec(at=100.0, on="forecast"))
 
 
+BASIS_WORDS = {
+    "billed": "the provider's bill (the stored daily costs, or the billing files' rows per resource).",
+    "estimated": "the hours the scope's resources ran (the ledger) times their hourly cost.",
+    "partly billed": "the billing files' rows for the resources they name, up to their newest day; after it, and "
+    "for the other resources, the hours they ran (the ledger) times their hourly cost.",
+}
+
+
 def actor_of(user) -> Actor:
     return Actor(username=user.username, is_admin=user.is_admin)
 
@@ -345,11 +353,7 @@ def details(actor: Actor, row: dict, now: datetime) -> None:
     st.caption(
         plain(
             f"Actual spend is {row['basis']}: "
-            + (
-                "the provider's bill, from the stored daily costs."
-                if row["basis"] == "billed"
-                else "the hours the scope's resources ran (the ledger) times their hourly cost."
-            )
+            + BASIS_WORDS.get(row["basis"], "")
             + f" Forecast from {row['forecast_basis']}."
         )
     )

@@ -13,7 +13,17 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops.budgeting.specs import BudgetSpecError, check_spec
-from finops.data import budget_actions, budget_runs, budgets, groups, load, resources, schedule_runs, schedules
+from finops.data import (
+    budget_actions,
+    budget_costs,
+    budget_runs,
+    budgets,
+    groups,
+    load,
+    resources,
+    schedule_runs,
+    schedules,
+)
 from finops.data.access import Actor, Forbidden, NotFound
 from finops.data.tables import (
     AuditLog,
@@ -106,6 +116,37 @@ def test_a_group_costs_its_ledger_intervals_and_its_forecast_knows_the_schedule(
     assert row["basis"] == "estimated" and row["forecast_basis"] == "schedules (1 of 3 resources)"
     assert (row["period_start"], row["period_end"]) == (date(2026, 11, 1), date(2026, 12, 1))
     assert row["pct_actual"] == 72.0 and row["status"] == "forecast_over"
+
+
+FOCUS_HEADER = ["BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName",
+                "SubAccountId", "SubAccountName", "ServiceName", "RegionId", "ResourceId", "BilledCost",
+                "EffectiveCost", "BillingCurrency"]  # fmt: skip
+
+
+def test_a_billing_file_bills_the_resources_it_names_and_the_ledger_fills_in_after_it(web, tmp_path):
+    from finops.data.focus_imports import import_focus
+
+    budget(web)
+    ids = {"web-1": ("30.00", "27.00"), "arn:aws:ec2:eu-west-1:123456789012:instance/web-2": ("50.00", "45.00"),
+           "someone-elses": ("999.00", "999.00")}  # fmt: skip
+    lines = [",".join(FOCUS_HEADER)]
+    for day in range(1, 10):  # November 1-9 billed; the 10th not yet
+        for rid, (billed, effective) in ids.items():
+            lines.append(f"2026-11-01,2026-12-01,2026-11-{day:02d} 00:00:00,2026-11-{day + 1:02d} 00:00:00,AWS,"
+                         f"123456789012,prod,EC2,eu-west-1,{rid},{billed},{effective},USD")  # fmt: skip
+    (tmp_path / "bill.csv").write_text("\n".join(lines) + "\n")
+    import_focus(web, tmp_path / "bill.csv")
+    row = status_of(web, LEAD, NOV_11)
+    # billed Nov 1-9 (web-1 9 x $30, web-2 by its ARN 9 x $50), then the ledger's Nov 10 (24 h x $1 and x $2)
+    assert row["actual"] == pytest.approx(270.0 + 24.0 + 450.0 + 48.0, abs=0.01)
+    assert row["basis"] == "partly billed" and "billed to 2026-11-09 for 2 of 3 resources" in row["forecast_basis"]
+    with at(NOV_11):
+        daily = budget_costs.daily_spend(web, budgets.load(web, LEAD, row["id"]), NOV_11)
+    by_day = dict(zip(daily["day"], daily["spend"], strict=True))
+    assert by_day[date(2026, 11, 5)] == pytest.approx(80.0) and by_day[date(2026, 11, 10)] == pytest.approx(72.0)
+    assert sum(by_day.values()) == pytest.approx(row["actual"], abs=0.01)
+    budget(web, name="amortized", metric="amortized")
+    assert status_of(web, LEAD, NOV_11, "amortized")["actual"] == pytest.approx(243.0 + 24.0 + 405.0 + 48.0, abs=0.01)
 
 
 def test_a_user_budget_counts_what_the_user_owns_and_a_stop_ends_the_spend(web):
