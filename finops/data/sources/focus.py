@@ -1,4 +1,5 @@
 """FOCUS 1.0-1.2 billing files (CSV, CSV.gz, Parquet) -> the daily cost contract and daily cost per resource.
+AWS Data Exports CUR 2.0 files are read too, mapped onto the same columns (`finops.data.sources.cur2`).
 
 DuckDB reads the files (streaming, in bounded memory) and sums them per day as exact decimals; this module
 only reads and checks. Nothing here writes the store: `finops/data/focus_imports.py` loads what it returns.
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from finops.data.sources import cur2
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 NULL_WORDS = ["NULL", ""]  # how FOCUS CSV files write a null cell (the sample: the bare word NULL)
@@ -114,10 +117,17 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, dict[str, st
 
 
 def _check_columns(path: Path, columns: dict[str, str], provider: str | None) -> None:
+    if cur2.is_cur2(columns):
+        absent = cur2.missing(columns)
+        if absent:
+            raise FocusError(f"{path}: row 0 (header), column {absent[0]}: required column missing (CUR 2.0)")
+        return
     names = set(columns)
     if len(names & set(CORE)) < len(CORE) // 2:
-        if any(n.startswith(("line_item_", "lineItem/")) for n in names):
-            kind = "an AWS Cost and Usage Report (CUR), not FOCUS"
+        if any(n.startswith("lineItem/") for n in names):
+            kind = "a legacy AWS Cost and Usage Report (lineItem/...); export CUR 2.0 or FOCUS instead"
+        elif any(n.startswith("line_item_") for n in names):
+            kind = f"a CUR 2.0 file without {', '.join(sorted(cur2.MARKERS - names))}"
         elif names & OLDER:
             kind = f"a FOCUS version before 1.0 (it has {', '.join(sorted(names & OLDER))})"
         else:
@@ -156,6 +166,15 @@ def _normalised(scan: str, columns: dict[str, str], provider: str | None, number
         row_no = "file_row_number + 1"
     else:
         row_no = "row_number() OVER ()" if numbered else "CAST(NULL AS BIGINT)"
+    if cur2.is_cur2(columns):
+        mapped = cur2.picks(columns, lambda name: _text(name, columns), AMOUNT)
+        if provider:
+            mapped["provider"] = _quote(provider)
+        return (
+            "SELECT "
+            + ", ".join(f"{sql} AS {name}" for name, sql in {"row_no": row_no, **mapped}.items())
+            + (f" FROM {scan}")
+        )
     picks = {
         "row_no": row_no,
         "bp_start": _text("BillingPeriodStart", columns),
@@ -234,7 +253,9 @@ def _first(con: duckdb.DuckDBPyConnection, view: str, condition: str, what: str 
     return tuple(row)
 
 
-def _check_rows(con: duckdb.DuckDBPyConnection, path: Path, view: str, region_name: str) -> None:
+def _check_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, view: str, region_name: str, names: dict[str, str] | None = None
+) -> None:
     """Refuse the file at its first bad row (row 1 = the first row after the header), naming the column."""
     checks = [
         *ROW_CHECKS,
@@ -251,14 +272,15 @@ def _check_rows(con: duckdb.DuckDBPyConnection, path: Path, view: str, region_na
             continue
         source = SOURCE_COLUMN[column]
         row_no, value = _first(con, view, cond, source)
-        name = region_name if column == "region" else column
+        name = region_name if column == "region" else (names or {}).get(column, column)
         raise FocusError(f"{path}: row {row_no}, column {name}: {what.format(value=repr(value))}")
     first = _row(con, f"SELECT upper(currency) FROM {view} LIMIT 1")
     if first and _row(con, f"SELECT count(DISTINCT upper(currency)) FROM {view}") != (1,):
         row_no, other = _first(con, view, f"upper(currency) <> {_quote(first[0])}", "currency")
         first = first[0]
+        column = (names or {}).get("BillingCurrency", "BillingCurrency")
         raise FocusError(
-            f"{path}: row {row_no}, column BillingCurrency: {other} in a file billed in {first} (one file, one "
+            f"{path}: row {row_no}, column {column}: {other} in a file billed in {first} (one file, one "
             "currency: amounts in different currencies are never added)"
         )
 
@@ -275,7 +297,9 @@ def _windows(con, view: str) -> dict[str, tuple[date, date]]:
     return out
 
 
-def _check_charge_days(con, path: Path, view: str, windows: dict[str, tuple[date, date]]) -> None:
+def _check_charge_days(
+    con, path: Path, view: str, windows: dict[str, tuple[date, date]], names: dict[str, str] | None = None
+) -> None:
     """Every charge starts inside its provider's billing periods in this import: what is replaced is exactly
     those days, so a charge outside them could never be replaced by a re-delivery (docs/focus.md)."""
     cases = " ".join(f"WHEN {_quote(p)} THEN DATE '{lo}'" for p, (lo, _) in windows.items())
@@ -286,7 +310,8 @@ def _check_charge_days(con, path: Path, view: str, windows: dict[str, tuple[date
         row_no, charge, provider = _first(con, view, outside, "charge_start, provider")
         lo, hi = windows[provider]
         raise FocusError(
-            f"{path}: row {row_no}, column ChargePeriodStart: {charge!r} is outside {provider}'s billing periods "
+            f"{path}: row {row_no}, column {(names or {}).get('ChargePeriodStart', 'ChargePeriodStart')}: {charge!r} "
+            f"is outside {provider}'s billing periods "
             f"in this import, days [{lo}, {hi})"
         )
 
@@ -302,23 +327,26 @@ def read(path: Path, *, provider: str | None = None, threads: int = 2, memory_li
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
     con.execute("SET enable_progress_bar = false")  # it draws on stderr, where the CLI keeps its one line
     try:
-        views = []
+        views: list[str] = []
+        file_names: list[dict[str, str]] = []  # per file: FOCUS column -> the file's own (CUR 2.0), for messages
         for i, file in enumerate(files):
             scan, columns = _scan(con, file)
             _check_columns(file, columns, provider)
             view = f"f{i}"
             con.execute(f"CREATE TEMP VIEW {view} AS {_normalised(scan, columns, provider, False)}")
             con.execute(f"CREATE TEMP VIEW {view}_n AS {_normalised(scan, columns, provider, True)}")
-            region_name = "RegionId" if "RegionId" in columns else "Region"
-            _check_rows(con, file, view, region_name)
+            names = cur2.NAMES if cur2.is_cur2(columns) else {}
+            region_name = names.get("region") or ("RegionId" if "RegionId" in columns else "Region")
+            _check_rows(con, file, view, region_name, names)
             views.append(view)
+            file_names.append(names)
         union = " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)
         con.execute(f"CREATE TEMP VIEW billing AS {union}")
         windows = _windows(con, "billing")
         if not windows:
             raise FocusError(f"{path}: no rows after the header in {len(files)} file(s): nothing to import")
-        for file, view in zip(files, views, strict=True):
-            _check_charge_days(con, file, view, windows)
+        for file, view, names in zip(files, views, file_names, strict=True):
+            _check_charge_days(con, file, view, windows, names)
         typed = (
             f"SELECT CAST({_ts('charge_start')} AS DATE) AS day, provider, COALESCE(account_id, '') AS account_id, "
             "COALESCE(account_name, '') AS account_name, COALESCE(service, '') AS service, "
