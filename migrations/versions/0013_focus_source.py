@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('files', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=True),
-    sa.Column('imported_at', sa.DateTime(), nullable=True),
-    sa.Column('checked_at', sa.DateTime(), nullable=True),
+    sa.Column('imported_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('checked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.PrimaryKeyConstraint('location')
