@@ -95,14 +95,17 @@ def _is_manifest(key: str) -> bool:
     return key.lower().endswith("manifest.json")
 
 
-def list_objects(client, location: str) -> list[S3Object]:
-    """Every object under the prefix (sorted by key); S3Refused/S3Unavailable when the listing fails."""
+def list_objects(client, location: str, page_size: int | None = None) -> list[S3Object]:
+    """Every object under the prefix, every page (sorted by key); S3Refused/S3Unavailable when the listing fails."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = split(location)
     found = []
     try:
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size} if page_size else {}
+        )
+        for page in pages:
             for item in page.get("Contents", []):
                 found.append(S3Object(item["Key"], item.get("ETag", "").strip('"'), int(item.get("Size", 0))))
     except (ClientError, BotoCoreError) as exc:
