@@ -22,6 +22,7 @@ COOKIE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 WEBHOOK = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's bucket naming rules (3-63 characters)
 MIN_COOKIE_KEY = 32  # PyJWT warns about shorter HMAC keys
 SECRET_FIELDS = ("database_url", "cookie_key", "smtp_password", "channels")  # never echoed back in a message
 
@@ -177,6 +178,17 @@ class Settings(BaseSettings):
     notify_poll_seconds: int = Field(
         15, ge=1, le=3600, description="How often the sidecar sends waiting alerts and carries out budget actions"
     )
+    focus_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="FOCUS billing files the sidecar imports when they change: folders, files or s3://bucket/prefix "
+        'locations, a JSON list (["s3://bills/focus/", "/srv/azure"]) or comma-separated; empty: no polling',
+    )
+    focus_poll_minutes: int = Field(
+        60, ge=5, le=1440, description="How often the sidecar looks for new or re-delivered FOCUS files"
+    )
+    focus_s3_endpoint_url: str = Field(
+        "", description="Endpoint of an S3-compatible store (MinIO, Ceph) for s3:// FOCUS locations; empty: AWS S3"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -240,6 +252,35 @@ class Settings(BaseSettings):
         bad = [r for r in value if not REGION.match(r)]
         if bad:
             raise ValueError(f"{bad[0]!r} is not an AWS region name such as us-east-1")
+        return value
+
+    @field_validator("focus_paths", mode="before")
+    @classmethod
+    def _focus_paths(cls, value):
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError('must be a JSON list such as ["s3://bills/focus/", "/srv/azure"]') from None
+            else:
+                value = [part.strip() for part in text.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+            raise ValueError('must be a list of folders, files or s3://bucket/prefix, e.g. ["s3://bills/focus/"]')
+        value = [p.strip() for p in value]
+        for location in value:
+            check_focus_location(location)
+        if len(set(value)) != len(value):
+            raise ValueError("names a location twice")
+        return value
+
+    @field_validator("focus_s3_endpoint_url")
+    @classmethod
+    def _focus_s3_endpoint_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^\s/]+[^\s]*$", value):
+            raise ValueError("must be empty or an http(s):// URL such as http://minio.internal:9000")
         return value
 
     @field_validator("forecast_holidays_country")
@@ -318,6 +359,17 @@ def check_channel_target(name: str, target) -> str:
             f"channel {name!r}: a webhook URL must be http:// or https:// (got a {target.split(':')[0]!r} URL)"
         )
     return target
+
+
+def check_focus_location(location: str) -> str:
+    """A FOCUS location: s3://bucket[/prefix] with a valid bucket name, or a local path (which may appear later)."""
+    if location.lower().startswith("s3://"):
+        bucket = location[len("s3://") :].split("/", 1)[0]
+        if not S3_BUCKET.match(bucket):
+            raise ValueError(f"{location!r}: {bucket!r} is not an S3 bucket name (3-63 lower-case letters, digits, .-)")
+    elif "://" in location:
+        raise ValueError(f"{location!r}: only s3:// locations and local paths are read")
+    return location
 
 
 def create_private_file(path: Path, text: str) -> None:

@@ -89,6 +89,22 @@ class CostResourceDaily(SQLModel, table=True):
     source: str = Field(max_length=32)
 
 
+class FocusSource(SQLModel, table=True):
+    """A FOCUS location the sidecar polls (FINOPS_FOCUS_PATHS): what it held at its last import, and how the
+    last look went; the next poll imports only when the location's listing differs from `digest`."""
+
+    __tablename__ = "focus_source"
+
+    location: str = Field(primary_key=True, max_length=1024)  # a path or s3://bucket/prefix, as configured
+    digest: str = Field(default="", max_length=64)  # sha256 of the files imported last (name, version, size)
+    files: int = 0  # how many files that import read
+    run_id: int | None = None  # its refresh_run (the data version it made)
+    imported_at: datetime | None = None
+    checked_at: datetime | None = None  # the last look, imported or not
+    status: str = Field(default="", max_length=16)  # ok, unchanged, failed
+    error: str = Field(default="", max_length=2000)  # one line, the last failure's reason ("" after a success)
+
+
 class CostMonthly(SQLModel, table=True):
     """Monthly rollup per account and service, derived from cost_daily after each load."""
 

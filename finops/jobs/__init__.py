@@ -61,6 +61,8 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
          {"seconds": BUDGET_POLL_SECONDS}),
         (tasks.budget_outbox, "budget_outbox", "budget actions, their undo, alert delivery",
          {"seconds": settings.notify_poll_seconds}),
+        (tasks.import_focus_files, "import_focus", "FOCUS files that changed",
+         {"minutes": settings.focus_poll_minutes}),
         # prices older than a week are re-fetched: a daily look keeps that true across sidecar restarts
         (tasks.refresh_prices, "refresh_prices", "AWS prices older than a week", {"days": 1}),
     ]  # fmt: skip

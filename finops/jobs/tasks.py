@@ -17,6 +17,7 @@ from finops.data import (
     budget_actions,
     budget_runs,
     db,
+    focus_sources,
     forecasts,
     load,
     notifications,
@@ -28,7 +29,7 @@ from finops.data import (
 )
 from finops.data.drivers import aws_discovery, aws_utilization
 from finops.data.refresh import RefreshError, run_refresh
-from finops.data.sources import aws_pricing, resolve_source
+from finops.data.sources import aws_pricing, focus_s3, resolve_source
 from finops.data.store_lock import StoreLock
 from finops.data.tables import Budget, Heartbeat, RefreshRun
 from finops.settings import get_settings
@@ -210,6 +211,26 @@ def reconcile_schedules() -> None:
     if counts["acted"] or counts["failed"] or counts["refused"]:
         log.info("schedules: %(resources)s resources, %(acted)s acted on, %(failed)s failed, %(refused)s refused",
                  counts)  # fmt: skip
+
+
+def import_focus_files() -> None:
+    """Import each FINOPS_FOCUS_PATHS location whose billing files changed since its last import; a failure is
+    recorded on its focus_source row and logged, the previous data stays, and the next poll tries again."""
+    settings = get_settings()
+    if not settings.focus_paths:
+        return
+    with db.session() as s:
+        try:
+            outcomes = focus_sources.poll(s, settings.focus_paths, lambda: focus_s3.make_client(settings))
+        except Exception:
+            s.rollback()
+            log.exception("FOCUS polling failed")
+            return
+    for outcome in outcomes:
+        if outcome.status == "imported":
+            log.info("FOCUS %s: imported %s as run %s", outcome.location, outcome.message, outcome.run_id)
+        elif outcome.status == "failed":
+            log.warning("FOCUS %s: import failed, previous data kept: %s", outcome.location, outcome.message)
 
 
 def refresh_prices() -> None:

@@ -40,7 +40,10 @@ def test_build_scheduler_has_the_heartbeat_refresh_and_request_jobs():
         "evaluate_budgets",
         "budget_outbox",
         "refresh_prices",
+        "import_focus",
     }
+    assert jobs["import_focus"].func is tasks.import_focus_files
+    assert jobs["import_focus"].trigger.interval == timedelta(minutes=60)  # FINOPS_FOCUS_POLL_MINUTES
     assert jobs["evaluate_budgets"].func is tasks.evaluate_budgets
     assert jobs["budget_outbox"].func is tasks.budget_outbox
     assert jobs["budget_outbox"].trigger.interval == timedelta(seconds=15)

@@ -57,6 +57,16 @@ def env(monkeypatch, tmp_path):
         ("FINOPS_API_WORKERS", "0", "greater than or equal to 1"),
         ("FINOPS_API_CACHE_ENTRIES", "-1", "greater than or equal to 0"),
         ("FINOPS_EXECUTIONS_IN_BILL", "maybe", "valid boolean"),
+        ("FINOPS_FOCUS_PATHS", '["s3://bills/focus"', 'must be a JSON list such as ["s3://bills/focus/"'),
+        ("FINOPS_FOCUS_PATHS", '["s3://bills", 3]', "must be a list of folders, files or s3://bucket/prefix"),
+        ("FINOPS_FOCUS_PATHS", "s3://Bills_2024/focus", "'Bills_2024' is not an S3 bucket name"),
+        ("FINOPS_FOCUS_PATHS", "s3://", "'' is not an S3 bucket name"),
+        ("FINOPS_FOCUS_PATHS", "https://bills.example/focus", "only s3:// locations and local paths are read"),
+        ("FINOPS_FOCUS_PATHS", "/srv/a,/srv/a", "names a location twice"),
+        ("FINOPS_FOCUS_POLL_MINUTES", "4", "greater than or equal to 5"),
+        ("FINOPS_FOCUS_POLL_MINUTES", "1441", "less than or equal to 1440"),
+        ("FINOPS_FOCUS_POLL_MINUTES", "hourly", "valid integer"),
+        ("FINOPS_FOCUS_S3_ENDPOINT_URL", "minio:9000", "must be empty or an http(s):// URL"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(env, variable, value, message):
@@ -88,10 +98,27 @@ def test_regions_as_json_or_a_comma_list(env, value, regions):
     assert get_settings().aws_regions == regions
 
 
+@pytest.mark.parametrize(
+    ("value", "paths"),
+    [
+        ('["s3://bills/focus/", "/srv/azure"]', ["s3://bills/focus/", "/srv/azure"]),
+        ("s3://bills.example-1/aws, exports/oci ", ["s3://bills.example-1/aws", "exports/oci"]),
+        ("s3://bills", ["s3://bills"]),
+        ("", []),
+    ],
+)
+def test_focus_paths_as_json_or_a_comma_list(env, value, paths):
+    env(FINOPS_FOCUS_PATHS=value, FINOPS_FOCUS_S3_ENDPOINT_URL=" http://127.0.0.1:9000 ")
+    settings = get_settings()
+    assert settings.focus_paths == paths
+    assert settings.focus_s3_endpoint_url == "http://127.0.0.1:9000"
+
+
 def test_defaults_are_valid_and_listen_on_loopback(env):
     settings = get_settings()
     assert (settings.host, settings.port, settings.owner_tag) == ("127.0.0.1", 8501, "owner")
     assert (settings.api_host, settings.api_port, settings.executions_in_bill) == ("127.0.0.1", 8000, False)
+    assert (settings.focus_paths, settings.focus_poll_minutes, settings.focus_s3_endpoint_url) == ([], 60, "")
 
 
 def test_the_generated_cookie_key_is_private_and_the_first_writer_wins(tmp_path):
