@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from finops.costs import month_window
 from finops.data.sources import demo
@@ -45,9 +46,20 @@ def wait_for_login_cookie(page: Page) -> None:
 
 
 def nav(page: Page, name: str) -> None:
-    # a click while the login run's cookie component is still answering can be lost in its rerun
+    # a click while the login run's cookie component is still answering can be lost in its rerun; on a busy
+    # machine that happens after the cookie is set too (the page stays where it was): click until the URL is
+    # the page's
     wait_for_login_cookie(page)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=name)
+    href = link.get_attribute("href") or ""
+    for _ in range(3):
+        link.click()
+        try:
+            page.wait_for_url(href, timeout=TIMEOUT // 3)
+            return
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_url(href, timeout=TIMEOUT)
 
 
 def test_admin_logs_in_opens_every_page_and_downloads_a_csv(page: Page, app_url, seeded_sum, tmp_path):
