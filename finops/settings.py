@@ -31,6 +31,19 @@ class InvalidSettings(ValueError):
     """One or more FINOPS_* settings are not allowed; the message names each and what it allows."""
 
 
+def _text_list(value, example: str):
+    """A list setting given as text: a JSON list, or comma-separated items; anything else is returned as is."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text.startswith("["):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError(f"must be a JSON list such as {example}") from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
@@ -238,15 +251,7 @@ class Settings(BaseSettings):
     @field_validator("aws_regions", mode="before")
     @classmethod
     def _aws_regions(cls, value):
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    value = json.loads(text)
-                except ValueError:
-                    raise ValueError('must be a JSON list such as ["us-east-1","eu-west-1"]') from None
-            else:
-                value = [part.strip() for part in text.split(",") if part.strip()]
+        value = _text_list(value, '["us-east-1","eu-west-1"]')
         if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
             raise ValueError('must list at least one region, e.g. ["us-east-1"] or us-east-1,eu-west-1')
         bad = [r for r in value if not REGION.match(r)]
@@ -257,15 +262,7 @@ class Settings(BaseSettings):
     @field_validator("focus_paths", mode="before")
     @classmethod
     def _focus_paths(cls, value):
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    value = json.loads(text)
-                except ValueError:
-                    raise ValueError('must be a JSON list such as ["s3://bills/focus/", "/srv/azure"]') from None
-            else:
-                value = [part.strip() for part in text.split(",") if part.strip()]
+        value = _text_list(value, '["s3://bills/focus/", "/srv/azure"]')
         if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
             raise ValueError('must be a list of folders, files or s3://bucket/prefix, e.g. ["s3://bills/focus/"]')
         value = [p.strip() for p in value]
