@@ -190,11 +190,25 @@ COLUMNS: dict[str, Column] = {
     "message": Column("Message"),
     "last_attempt_at": Column("Last attempt", "datetime"),
     "last_success_at": Column("Last success", "datetime"),
+    # billing-file sources and deliveries
+    "provider": Column("Provider"),
+    "accounts": Column("Accounts", "int"),
+    "first_day": Column("First day", "date"),
+    "last_day": Column("Last day", "date"),
+    "months": Column("Months", "int"),
+    "resource_rows": Column("Resource rows", "int"),
+    "last_delivery": Column("Last delivery", "datetime"),
+    "location": Column("Location"),
+    "files": Column("Files", "int"),
+    "times_delivered": Column("Times delivered", "int"),
+    "imported_at": Column("Last import", "datetime"),
+    "checked_at": Column("Last look", "datetime"),
 }
 
 # source codes in words (refresh runs, anomalies, recommendations, resources, prices)
 SOURCE_NAMES = {
     "aws_ce": "AWS Cost Explorer",
+    "focus": "Billing files (FOCUS, CUR 2.0)",
     "demo": "Demo data",
     "finops": "FinOps",
     "aws": "AWS",

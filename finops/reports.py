@@ -228,15 +228,19 @@ class DataSources:
     price_sources: pd.DataFrame  # AWS resources by where their price came from: source, resources
     prices_stored: int  # prices from the AWS Price List API in the store
     prices_fetched_at: datetime | None  # when the newest of them was fetched
+    sources: pd.DataFrame  # every source and provider: deliveries.SOURCE_COLUMNS
+    periods: pd.DataFrame  # billing-file deliveries per provider and period: deliveries.COLUMNS
+    locations: pd.DataFrame  # FOCUS locations the sidecar polls: focus_sources.LOCATION_COLUMNS
 
 
-def data_sources(*, session: Session, now: datetime) -> DataSources:
-    """What the data-sources page shows, with API spend counted from the first of `now`'s month (UTC)."""
+def data_sources(*, session: Session, now: datetime, focus_paths: Sequence[str] = ()) -> DataSources:
+    """What the data-sources page shows, with API spend counted from the first of `now`'s month (UTC) and the
+    configured FOCUS locations `focus_paths`."""
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     today_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     month_requests, month_usd = queries.api_spend(session=session, since=month_start)
     today_requests, _ = queries.api_spend(session=session, since=today_start)
-    from finops.data import aws_prices
+    from finops.data import aws_prices, deliveries, focus_sources
 
     stored, fetched_at = aws_prices.summary(session=session)
     return DataSources(
@@ -249,6 +253,9 @@ def data_sources(*, session: Session, now: datetime) -> DataSources:
         price_sources=queries.price_sources(session=session),
         prices_stored=stored,
         prices_fetched_at=fetched_at,
+        sources=deliveries.sources(session),
+        periods=deliveries.periods(session),
+        locations=focus_sources.locations(session, list(focus_paths)),
     )
 
 

@@ -1,4 +1,5 @@
-"""Data Sources: refresh runs, requests, Cost Explorer API spend and permission problems."""
+"""Data Sources: every source with its periods and last delivery, refresh runs, requests, Cost Explorer API spend
+and permission problems."""
 
 import streamlit as st
 
@@ -32,6 +33,23 @@ st.caption(f"Sidecar: {sidecar} · it refreshes costs {cron_in_words(settings.re
 problems = sources.features[sources.features["status"].isin(["not_permitted", "error"])]
 for row in problems.itertuples():
     st.warning(f"{row.operation}: {ui.plain(row.message)}")
+
+st.subheader("Sources")
+st.caption("Every source with cost data, per provider: what it covers and when it last delivered. Billing files "
+           "(FOCUS, CUR 2.0) replace a provider's period when it is delivered again.")  # fmt: skip
+if sources.sources.empty:
+    st.info("No cost data yet: refresh from AWS Cost Explorer, or import billing files with "
+            "`python -m finops import focus PATH`.")  # fmt: skip
+else:
+    ui.table(sources.sources, csv=("sources.csv", "Download sources", "dl_sources"))
+if not sources.periods.empty:
+    st.caption("Billing periods: the newest delivery of each provider's period.")
+    ui.table(sources.periods, csv=("billing_periods.csv", "Download billing periods", "dl_periods"))
+if not sources.locations.empty:
+    every = settings.focus_poll_minutes
+    st.caption(f"Billing-file locations the sidecar looks at (FINOPS_FOCUS_PATHS), every {every} minutes; a "
+               "location is imported again only when its files change.")  # fmt: skip
+    ui.table(sources.locations, csv=("focus_locations.csv", "Download locations", "dl_locations"))
 
 st.subheader("Refresh runs")
 st.caption("One row per refresh; the history months it loaded are its parts.")

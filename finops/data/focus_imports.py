@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from finops.data import load, resource_costs
+from finops.data import deliveries, load, resource_costs
 from finops.data.sources import focus, focus_s3
 from finops.data.tables import RefreshRun
 
@@ -30,9 +30,12 @@ class FocusImport:
     windows: dict
 
 
-def import_focus(session: Session, path: Path, *, provider: str | None = None) -> FocusImport:
+def import_focus(
+    session: Session, path: Path, *, provider: str | None = None, location: str | None = None
+) -> FocusImport:
     """Import the FOCUS file or folder at `path` (`provider` names the provider of every row instead of
-    ProviderName). FocusError, before anything is written, when a file is refused; the store is then unchanged."""
+    ProviderName) and record each provider's delivery from `location` (else `path`). FocusError, before
+    anything is written, when a file is refused; the store is then unchanged."""
     data = focus.read(path, provider=provider)
     start = min(lo for lo, _ in data.windows.values())
     end = max(hi for _, hi in data.windows.values())
@@ -46,6 +49,12 @@ def import_focus(session: Session, path: Path, *, provider: str | None = None) -
         also=resource_costs.replacer(SOURCE, data.windows, data.resources),
     )
     log.info("imported %s FOCUS rows from %s file(s) as run %s", data.rows, len(data.files), run.id)
+    try:
+        deliveries.record(session, run, data.windows, location=location or str(path), files=len(data.files))
+    except Exception:  # noqa: BLE001 - the data has landed; only the note of its delivery is lost
+        session.rollback()
+        log.exception("could not record the delivery of run %s", run.id)
+    session.refresh(run)  # loaded again after the commit, so callers can read it once the session is closed
     return FocusImport(
         run=run,
         files=data.files,
@@ -97,7 +106,7 @@ def import_location(
         folder = Path(tmp)
         focus_s3.download(client, location, list(listing.objects), folder)
         try:
-            done = import_focus(session, folder, provider=provider)
+            done = import_focus(session, folder, provider=provider, location=location)
         except focus.FocusError as exc:  # name the object, not the temporary copy
             message = str(exc).replace(f"{folder}/", f"s3://{bucket}/").replace(str(folder), location)
             raise focus.FocusError(message) from None

@@ -5,7 +5,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session
+import pandas as pd
+from sqlmodel import Session, select
 
 from finops.data import focus_imports
 from finops.data.sources import focus_s3
@@ -74,3 +75,21 @@ def poll(session: Session, locations: list[str], client_factory) -> list[Outcome
     only when an s3:// location is configured."""
     client = client_factory() if any(focus_s3.is_s3(loc) for loc in locations) else None
     return [poll_location(session, location, client) for location in locations]
+
+
+LOCATION_COLUMNS = ["location", "status", "files", "imported_at", "checked_at", "run_id", "error"]
+
+
+def locations(session: Session, configured: list[str]) -> pd.DataFrame:
+    """Every location polled so far and every configured one (a configured location not looked at yet has the
+    status "waiting"). Returns LOCATION_COLUMNS, configured locations first in their order."""
+    rows = {r.location: r for r in session.exec(select(FocusSource)).all()}
+    names = list(dict.fromkeys([*configured, *sorted(rows)]))
+    out = []
+    for name in names:
+        r = rows.get(name)
+        if r is None:
+            out.append([name, "waiting", 0, None, None, None, ""])
+        else:
+            out.append([name, r.status, r.files, r.imported_at, r.checked_at, r.run_id, r.error])
+    return pd.DataFrame(out, columns=LOCATION_COLUMNS)

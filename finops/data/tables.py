@@ -105,6 +105,26 @@ class FocusSource(SQLModel, table=True):
     error: str = Field(default="", max_length=2000)  # one line, the last failure's reason ("" after a success)
 
 
+class CostDelivery(SQLModel, table=True):
+    """One billing-file delivery of one provider's period (a FOCUS or CUR 2.0 import): when it came, from where,
+    and what it left in the store; kept for every delivery, so a re-delivered period shows each time it came."""
+
+    __tablename__ = "cost_delivery"
+    __table_args__ = (Index("ix_cost_delivery_provider", "source", "provider", "window_start"), NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    provider: str = Field(max_length=32)
+    window_start: date  # the period the delivery replaced: [window_start, window_end)
+    window_end: date
+    run_id: int | None = None  # the refresh_run that loaded it (the data version it made)
+    location: str = Field(default="", max_length=1024)  # the file, folder or s3:// prefix as given
+    files: int = 0
+    rows: int = 0  # cost_daily rows of this provider in the window after the load
+    resource_rows: int = 0  # cost_resource_daily rows likewise
+    delivered_at: datetime = Field(default_factory=utcnow)
+
+
 class CostMonthly(SQLModel, table=True):
     """Monthly rollup per account and service, derived from cost_daily after each load."""
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from finops import execution_reports, reports
 from finops.data import db, queries, rates
+from finops.settings import get_settings
 
 
 @st.cache_data(ttl=10, max_entries=1, show_spinner=False)
@@ -78,7 +79,7 @@ def service_breakdown(start: date, end: date, metric: str, version: int) -> pd.D
 def data_sources() -> reports.DataSources:
     """The data-sources page's tables; requests change without a new data version, so a short TTL."""
     with db.session() as s:
-        return reports.data_sources(session=s, now=datetime.now(UTC))
+        return reports.data_sources(session=s, now=datetime.now(UTC), focus_paths=get_settings().focus_paths)
 
 
 @st.cache_data(ttl="15m", max_entries=16, show_spinner=False)

@@ -68,10 +68,13 @@ def test_every_page_csv_has_its_documented_header_and_iso_dates(seeded_store, do
     for page in SEEDED_PAGES:
         open_page(page)
     check_headers(
-        downloads, expect=10
-    )  # overview 4 (combined costs too), breakdown 1, groups 2 (list, members), audit 1, sources 2
+        downloads, expect=11
+    )  # overview 4 (combined costs too), breakdown 1, groups 2 (list, members), audit 1, sources 3
     for row in rows(downloads["monthly_totals.csv"]) + rows(downloads["daily_by_service.csv"]):
         assert ISO_DAY.match(row.get("month") or row["day"])
+    assert [r["source"] for r in rows(downloads["sources.csv"])] == ["demo"]  # codes stay codes in files
+    for row in rows(downloads["sources.csv"]):
+        assert ISO_DAY.match(row["first_day"]) and ISO_MOMENT.match(row["last_delivery"])
     for row in rows(downloads["refresh_runs.csv"]):
         assert ISO_MOMENT.match(row["started_at"]) and ISO_DAY.match(row["window_start"])
     assert rows(downloads["monthly_totals.csv"])[0]["mom_pct"] == ""  # the first month has no change: empty

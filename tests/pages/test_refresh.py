@@ -78,9 +78,14 @@ def test_data_sources_page_shows_runs_requests_spend_and_permission_problems(see
     assert metrics["Cost Explorer spend this month"] == "$0.03"
     assert metrics["Requests today"] == "3 / 500"
     assert any("not permitted: the role needs ce:GetAnomalies" in shown(w.value) for w in at.warning)
-    runs = at.dataframe[0].value
+    sources = at.dataframe[0].value  # the demo organisation: one source, one provider
+    with seeded_store.connect() as conn:
+        rows, first, last = conn.execute(text("SELECT COUNT(*), MIN(day), MAX(day) FROM cost_daily")).one()
+    assert list(sources["source"]) == ["Demo data"] and sources.iloc[0]["rows"] == rows
+    assert (str(sources.iloc[0]["first_day"]), str(sources.iloc[0]["last_day"])) == (str(first), str(last))
+    runs = at.dataframe[1].value
     assert runs.iloc[-1]["id"] == 1 and runs.iloc[-1]["requests"] == 3 and runs.iloc[-1]["status"] == "ok"
-    assert at.dataframe[1].value.iloc[0]["requested_by"] == "ada"
+    assert at.dataframe[2].value.iloc[0]["requested_by"] == "ada"
     home = open_page("pages/home.py")
     assert any("Cost Explorer API this month: 3 requests, $0.03" in c.value for c in home.caption)
 
@@ -90,3 +95,28 @@ def test_members_get_no_refresh_button_and_no_data_sources(seeded_store):
     assert "refresh_data" in [b.key for b in open_page(None).button]
     at = open_page("pages/data_sources.py", username="member", role="member")
     assert any("Admins only" in e.value for e in at.error) and len(at.metric) == 0
+
+
+FILES = "Billing files (FOCUS, CUR 2.0)"  # the source "focus", as the page names it
+
+
+def test_data_sources_page_shows_billing_file_periods_and_locations(seeded_store, tmp_path, monkeypatch):
+    from finops.data import focus_imports
+    from finops.settings import get_settings
+    from tests.store.test_focus_import import SAMPLE
+
+    monkeypatch.setenv("FINOPS_FOCUS_PATHS", str(tmp_path / "bills"))
+    get_settings.cache_clear()
+    with Session(seeded_store) as s:
+        done = focus_imports.import_focus(s, SAMPLE)
+    at = open_page("pages/data_sources.py")
+    sources = at.dataframe[0].value.set_index(["source", "provider"])
+    with seeded_store.connect() as conn:
+        aws = conn.execute(text("SELECT COUNT(*) FROM cost_daily WHERE source = 'focus' AND provider = 'AWS'")).scalar()
+    assert aws > 0 and sources.loc[(FILES, "AWS"), "rows"] == aws
+    assert sources.xs("Demo data")["rows"].sum() > 0  # the demo organisation is still there, beside the files
+    periods = at.dataframe[1].value
+    assert sorted(periods["provider"]) == sorted(done.windows) and set(periods["run_id"]) == {done.run.id}
+    assert periods["rows"].sum() == done.daily_rows and periods["resource_rows"].sum() == done.resource_rows
+    locations = at.dataframe[2].value
+    assert list(locations["location"]) == [str(tmp_path / "bills")] and list(locations["status"]) == ["waiting"]
