@@ -202,6 +202,12 @@ class Settings(BaseSettings):
     focus_s3_endpoint_url: str = Field(
         "", description="Endpoint of an S3-compatible store (MinIO, Ceph) for s3:// FOCUS locations; empty: AWS S3"
     )
+    focus_resource_tag: str = Field(
+        "finops-resource-id",
+        max_length=128,
+        description="Tag key whose value in a billing file's Tags names the inventory resource a row is for (also "
+        "with AWS's user: prefix): how platform resources get billed costs; empty: match by ResourceId only",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -3,6 +3,7 @@ of each scope (billed from the cost tables, estimated from the ledger), forecast
 alerts once per threshold and period across re-evaluations and restarts, actions with preview, approval, the
 sidecar's re-check and the undo at the next period (month, quarter and year), and who may do what."""
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -147,6 +148,39 @@ def test_a_billing_file_bills_the_resources_it_names_and_the_ledger_fills_in_aft
     assert sum(by_day.values()) == pytest.approx(row["actual"], abs=0.01)
     budget(web, name="amortized", metric="amortized")
     assert status_of(web, LEAD, NOV_11, "amortized")["actual"] == pytest.approx(243.0 + 24.0 + 405.0 + 48.0, abs=0.01)
+
+
+def test_platform_resources_are_billed_by_the_resource_tag(web, tmp_path):
+    import csv
+
+    from finops.data.focus_imports import import_focus
+
+    budget(web)
+    rows = [  # (ResourceId, Tags, BilledCost): no bill names a platform resource by its id, its tag does
+        ("i-0host", {"finops-resource-id": "web-1", "team": "web"}, "30.00"),  # the host it runs on
+        ("", {"user:finops-resource-id": "web-2"}, "50.00"),  # AWS's user: prefix, no resource id at all
+        ("web-1", {"finops-resource-id": "not-in-inventory"}, "7.00"),  # a tag naming no resource: the id counts
+        ("i-0other", {"note": "finops-resource-id"}, "999.00"),  # the key as a value names nothing
+    ]
+    with (tmp_path / "bill.csv").open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow([*FOCUS_HEADER, "Tags"])
+        for day in range(1, 10):  # November 1-9 billed; the 10th not yet
+            for rid, tags, billed in rows:
+                charge = [f"2026-11-{day:02d} 00:00:00", f"2026-11-{day + 1:02d} 00:00:00"]
+                where = ["AWS", "123456789012", "prod", "EC2", "eu-west-1"]
+                out.writerow(
+                    ["2026-11-01", "2026-12-01", *charge, *where, rid, billed, billed, "USD", json.dumps(tags)]
+                )
+    import_focus(web, tmp_path / "bill.csv")
+    row = status_of(web, LEAD, NOV_11)
+    # billed Nov 1-9 (web-1 9 x ($30 + $7), web-2 9 x $50), then the ledger's Nov 10 (24 h x $1 and x $2)
+    assert row["actual"] == pytest.approx(9 * 37.0 + 24.0 + 9 * 50.0 + 48.0, abs=0.01)
+    assert row["basis"] == "partly billed" and "for 2 of 3 resources" in row["forecast_basis"]
+    with at(NOV_11):
+        daily = budget_costs.daily_spend(web, budgets.load(web, LEAD, row["id"]), NOV_11)
+    by_day = dict(zip(daily["day"], daily["spend"], strict=True))
+    assert by_day[date(2026, 11, 5)] == pytest.approx(87.0) and sum(by_day.values()) == pytest.approx(row["actual"])
 
 
 def test_a_user_budget_counts_what_the_user_owns_and_a_stop_ends_the_spend(web):
