@@ -128,7 +128,7 @@ def focus_row(row, names: dict[tuple[str, str], str], payer: BillingAccount | No
     period_start, period_end = month_bounds(day)
     category = charge_category(service, billed)
     account_name = names.get((provider, account)) or account
-    what = f"{service or 'charges'}" + (f" of {resource_id}" if resource_id else "")
+    what = (service or "charges without a service") + (f" for resource {resource_id}" if resource_id else "")
     provider_name = PROVIDER_NAMES.get(provider, provider)
     service_cat, service_sub = service_category(service)
     return {
@@ -149,7 +149,7 @@ def focus_row(row, names: dict[tuple[str, str], str], payer: BillingAccount | No
         "ChargePeriodEnd": moment(day + timedelta(days=1)),
         "ChargeCategory": category,
         "ChargeClass": None,
-        "ChargeDescription": f"Daily total of {what} ({source})",
+        "ChargeDescription": f"Daily total of {what}",
         "ChargeFrequency": "One-Time" if category == "Credit" else "Usage-Based",
         "InvoiceId": None,
         "InvoiceIssuerName": provider_name,
