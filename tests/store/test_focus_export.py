@@ -184,9 +184,11 @@ def test_text_a_spreadsheet_would_run_is_neutralised_in_csv_only(engine, tmp_pat
     assert str(table.schema.field("BilledCost").type) == "decimal128(38, 6)"
 
 
-def test_an_empty_window_writes_the_header(engine, tmp_path):
+def test_an_empty_window_writes_the_documented_header(engine, tmp_path):
     assert export(engine, date(2030, 1, 1), date(2030, 2, 1), tmp_path / "none.csv") == 0
-    assert (tmp_path / "none.csv").read_text().strip() == ",".join(COLUMNS)
+    header = (tmp_path / "none.csv").read_text().strip()
+    assert header == ",".join(COLUMNS)
+    assert f"`{header}`" in (ROOT / "docs" / "exports.md").read_text()
 
 
 def test_cli_writes_the_file_and_refuses_bad_usage(tmp_path, monkeypatch, capsys):
