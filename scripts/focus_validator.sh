@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Run the official FOCUS validator (focus-validator 2.2.1, Python 3.12) on one file and write its JUnit XML.
 # Usage: bash scripts/focus_validator.sh FILE.csv|FILE.parquet REPORT.xml [FOCUS_VERSION, default 1.2]
-# The validator lives in .venv-fv (made on the first run, ~30 s; a stamp file skips the install afterwards).
+# The validator lives in .venv-fv (FINOPS_FV_VENV: elsewhere), made on the first run (30 s to 2 min); a stamp file
+# skips the install afterwards, and a lock keeps two runs from installing at once.
 # Its exit status is 0 even when rules fail: read the XML. This script exits non-zero only when it cannot run it.
 set -euo pipefail
+
+[ $# -ge 2 ] || { echo "usage: $0 FILE.csv|FILE.parquet REPORT.xml [VERSION]" >&2; exit 2; }
+[ -f "$1" ] || { echo "focus_validator: no such file: $1" >&2; exit 2; }
+data=$(realpath "$1")  # before the cd below: the paths are the caller's
+report=$(realpath -m "$2")
+version=${3:-1.2}
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-[ $# -ge 2 ] || { echo "usage: $0 FILE.csv|FILE.parquet REPORT.xml [VERSION]" >&2; exit 2; }
-data=$(realpath "$1")
-report=$(realpath -m "$2")
-version=${3:-1.2}
-[ -f "$data" ] || { echo "focus_validator: no such file: $1" >&2; exit 2; }
-
-VENV="$root/.venv-fv"
+VENV=${FINOPS_FV_VENV:-$root/.venv-fv}
 PINS="focus-validator==2.2.1 pyarrow<16"  # pyarrow 16+ needs NumPy 2, the validator pins NumPy 1
 STAMP="$VENV/.stamp-fv"
 
@@ -28,13 +29,16 @@ find_python() {
     return 1
 }
 
+lock="${TMPDIR:-/tmp}/finops-focus-validator-$(printf %s "$VENV" | cksum | cut -d' ' -f1).lock"
+exec 9>"$lock"
+flock 9
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$PINS" ]; then
     py=$(find_python) || {
         echo "focus_validator: Python 3.12 not found (looked in \$(pyenv root)/versions/3.12*/ and PATH);" \
              "focus-validator 2.2.1 needs it: install it (pyenv install 3.12) and run again" >&2
         exit 3
     }
-    echo "focus_validator: installing $PINS into .venv-fv with $py ..." >&2
+    echo "focus_validator: installing $PINS into $VENV with $py ..." >&2
     rm -rf "$VENV"
     "$py" -m venv "$VENV"
     log=$(mktemp -t finops-fv.XXXXXX)
@@ -48,6 +52,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$PINS" ]; then
     rm -f "$log"
     echo "$PINS" >"$STAMP"
 fi
+flock -u 9
 
 # The validator opens focus_validator/rules/currency_codes.csv relative to its working directory and writes
 # focus_validator_detailed.log there: run it in a temporary folder holding a copy of that file.
@@ -65,4 +70,5 @@ rm -f "$report"
     exit 4
 }
 [ -s "$report" ] || { cat "$work/console.txt" >&2; echo "focus_validator: no report written" >&2; exit 4; }
-tail -n 3 "$work/console.txt" >&2
+totals=$(grep -o '<testsuites [^>]*>' "$report" | grep -o '\(tests\|failures\|errors\|skipped\)="[0-9]*"' | tr '\n' ' ')
+echo "focus_validator: ${totals}-> $report" >&2

@@ -252,6 +252,18 @@ def verdicts(root: ET.Element) -> dict[str, dict[str, set[str]]]:
     return out
 
 
+def test_the_validator_script_says_so_when_python_3_12_is_missing(tmp_path):
+    (tmp_path / "x.csv").write_text(",".join(COLUMNS) + "\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    env["FINOPS_FV_VENV"] = str(tmp_path / "venv")  # not the repository's .venv-fv
+    if any(Path(d, "python3.12").exists() for d in ("/usr/bin", "/bin")):
+        pytest.skip("this machine has python3.12 on /usr/bin")
+    script = str(ROOT / "scripts" / "focus_validator.sh")
+    run = subprocess.run(["bash", script, str(tmp_path / "x.csv"), "r.xml"], capture_output=True, text=True, env=env)
+    assert run.returncode == 3 and "Python 3.12 not found" in run.stderr
+    assert not (tmp_path / "venv").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("suffix", "what", "allowed"),
