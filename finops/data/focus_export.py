@@ -179,7 +179,7 @@ def focus_rows(
     params = {"start": start, "end": end}
     conn = session.connection()
     names = {(p, a): n for p, a, n in conn.execute(text(_NAMES), params).all()}
-    result = conn.execution_options(stream_results=True).execute(text(_QUERY), params)
+    result = conn.execute(text(_QUERY), params, execution_options={"stream_results": True})
     try:
         for part in result.partitions(chunk):
             yield [focus_row(row, names, payer) for row in part]
