@@ -67,6 +67,9 @@ def run_export_focus(args) -> int:
     # written beside the target and renamed at the end: a failed export leaves no half-written file
     fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(partial, 0o666 & ~umask)  # mkstemp makes it private; the file gets the mode a plain open() would give
     try:
         with db.session() as s:
             rows = export_focus(

@@ -3,6 +3,7 @@ same totals per day, service and account; resource rows where billing files name
 elsewhere, never both; exact amounts; the CLI's refusals; and the official focus-validator's verdict."""
 
 import csv
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -202,6 +203,9 @@ def test_cli_writes_the_file_and_refuses_bad_usage(tmp_path, monkeypatch, capsys
     assert f"FOCUS 1.2 rows for [{first}, {first + timedelta(days=2)}) to {out}" in capsys.readouterr().out
     assert set(pq.read_table(out).column("BillingAccountName").to_pylist()) == {"Payer"}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".focus")] == []  # no partial file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() makes files, not private like a temp file
     for bad, said in [
         ([*args, "--out", str(tmp_path / "x.json")], "must end with .csv or .parquet"),
         (["export", "focus", "--from", "2024-02-30", "--to", "2024-03-01", "--out", str(out)], "invalid date"),
