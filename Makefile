@@ -20,7 +20,7 @@ help:
 	@echo "make lint     ruff check + ruff format --check + mypy on finops/ against its baseline"
 	@echo "make format   ruff check --fix + ruff format"
 	@echo "make bench    run every bench/bench_*.py (BENCH_ARGS=--small passes options)"
-	@echo "make clean    remove .venv and caches (keeps data/)"
+	@echo "make clean    remove .venv, .venv-fv (the FOCUS validator) and caches (keeps data/)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -70,5 +70,5 @@ bench: venv-dev
 	done; [ $$found = 1 ] || echo "no bench/bench_*.py yet"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-results bench/out
+	rm -rf $(VENV) .venv-fv .pytest_cache .ruff_cache test-results bench/out
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
