@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import String, cast, func, select
 from sqlmodel import Session
 
+from finops.data import db
 from finops.data.tables import CostDaily, CostDelivery, CostResourceDaily, RefreshRun
 
 COLUMNS = ["source", "provider", "window_start", "window_end", "rows", "resource_rows", "files", "location",
@@ -16,7 +17,7 @@ COLUMNS = ["source", "provider", "window_start", "window_end", "rows", "resource
 
 
 def _count(session: Session, table, source: str, provider: str, lo: date, hi: date) -> int:
-    c = table.__table__.c
+    c = db.table_of(table).c
     stmt = select(func.count()).where(c.source == source, c.provider == provider, c.day >= lo, c.day < hi)
     return int(session.connection().execute(stmt).scalar_one())
 
@@ -43,7 +44,7 @@ def record(
 def periods(session: Session) -> pd.DataFrame:
     """The newest delivery of each source, provider and period, with how many times that period was delivered;
     newest first. Returns COLUMNS."""
-    c = CostDelivery.__table__.c
+    c = db.table_of(CostDelivery).c
     key = (c.source, c.provider, c.window_start, c.window_end)
     newest = select(*key, func.max(c.id).label("id"), func.count().label("times_delivered")).group_by(*key).subquery()
     stmt = (
@@ -65,19 +66,19 @@ def sources(session: Session) -> pd.DataFrame:
     daily and resource rows, and its last delivery (the newest import of that provider's billing files, else
     the source's newest successful refresh). Returns SOURCE_COLUMNS, by source then provider."""
     conn = session.connection()
-    d = CostDaily.__table__.c
+    d = db.table_of(CostDaily).c
     month = func.substr(cast(d.day, String), 1, 7)  # YYYY-MM on SQLite and PostgreSQL alike
     stmt = select(d.source, d.provider, d.currency, func.count(func.distinct(d.account_id)), func.min(d.day),
                   func.max(d.day), func.count(func.distinct(month)), func.count()) \
         .group_by(d.source, d.provider, d.currency).order_by(d.source, d.provider, d.currency)  # fmt: skip
     frame = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=SOURCE_COLUMNS[:8])
-    r = CostResourceDaily.__table__.c
+    r = db.table_of(CostResourceDaily).c
     by_provider = select(r.source, r.provider, func.count()).group_by(r.source, r.provider)
     resource_rows = {(s, p): int(n) for s, p, n in conn.execute(by_provider)}
-    c = CostDelivery.__table__.c
+    c = db.table_of(CostDelivery).c
     delivered = {(s, p): at for s, p, at in conn.execute(select(c.source, c.provider, func.max(c.delivered_at))
                                                          .group_by(c.source, c.provider))}  # fmt: skip
-    run = RefreshRun.__table__.c
+    run = db.table_of(RefreshRun).c
     refreshed = dict(
         tuple(row)
         for row in conn.execute(
