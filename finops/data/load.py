@@ -14,6 +14,7 @@ from sqlmodel import Session
 from sqlmodel import col as column
 
 from finops.costs import add_months, month_start
+from finops.data.db import table_of
 from finops.data.sources import CONTRACT_COLUMNS
 from finops.data.tables import (
     CostAccount,
@@ -141,6 +142,24 @@ def bulk_insert(conn: Connection, table: Table, records: pd.DataFrame) -> None:
 def _insert_rows(conn: Connection, records: pd.DataFrame) -> None:
     """Insert cost_daily rows (`records` in the contract's store columns) inside the caller's transaction."""
     bulk_insert(conn, CostDaily.__table__, records)
+
+
+# billing files are the bill itself: where they cover an account's day, Cost Explorer's rows of that account and
+# day would only be the same cost a second time (CE says "aws", FOCUS "AWS": the account id is the link)
+SUPERSEDED_BY = {"aws_ce": "focus"}
+
+
+def drop_superseded(conn: Connection, start: date, end: date) -> int:
+    """Delete, in the caller's transaction, each superseded source's rows (SUPERSEDED_BY) in `[start, end)` of an
+    account and day the superseding source has rows for; how many. Called by every load, whichever came last."""
+    c = table_of(CostDaily)
+    gone = 0
+    for source, by in SUPERSEDED_BY.items():
+        f = c.alias("superseding")
+        covered = select(f.c.id).where(f.c.source == by, f.c.account_id == c.c.account_id, f.c.day == c.c.day)
+        stmt = delete(c).where(c.c.source == source, c.c.day >= start, c.c.day < end, covered.exists())
+        gone += conn.execute(stmt).rowcount or 0
+    return gone
 
 
 def _month_expr(conn: Connection):
@@ -289,6 +308,7 @@ def replace_window(
         _insert_rows(conn, records)
         if also is not None:
             also(conn)
+        drop_superseded(conn, start, end)
         rebuild_rollups(conn, start, end)
         run.status, run.rows, run.finished_at = "ok", len(records), utcnow()
         session.add(run)
