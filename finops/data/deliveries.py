@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from finops.data import db
-from finops.data.tables import CostDaily, CostDelivery, CostResourceDaily, RefreshRun
+from finops.data.tables import CostDaily, CostDelivery, CostMonthly, CostResourceDaily, CostSourceMonth, RefreshRun
 
 COLUMNS = ["source", "provider", "window_start", "window_end", "rows", "resource_rows", "files", "location",
            "delivered_at", "times_delivered", "run_id"]  # fmt: skip
@@ -63,18 +63,27 @@ SOURCE_COLUMNS = ["source", "provider", "currency", "accounts", "first_day", "la
 
 def sources(session: Session) -> pd.DataFrame:
     """Every source and provider with cost data: its currency, accounts, the days and months it covers, its
-    daily and resource rows, and its last delivery (the newest import of that provider's billing files, else
-    the source's newest successful refresh). Returns SOURCE_COLUMNS, by source then provider."""
+    daily and resource rows (from the cost_source_month rollup: no scan of the cost tables), and its last
+    delivery (the newest import of that provider's billing files, else the source's newest successful refresh).
+    Returns SOURCE_COLUMNS, by source then provider."""
     conn = session.connection()
-    d = db.table_of(CostDaily).c
-    month = func.substr(cast(d.day, String), 1, 7)  # YYYY-MM on SQLite and PostgreSQL alike
-    stmt = select(d.source, d.provider, d.currency, func.count(func.distinct(d.account_id)), func.min(d.day),
-                  func.max(d.day), func.count(func.distinct(month)), func.count()) \
-        .group_by(d.source, d.provider, d.currency).order_by(d.source, d.provider, d.currency)  # fmt: skip
-    frame = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=SOURCE_COLUMNS[:8])
-    r = db.table_of(CostResourceDaily).c
-    by_provider = select(r.source, r.provider, func.count()).group_by(r.source, r.provider)
-    resource_rows = {(s, p): int(n) for s, p, n in conn.execute(by_provider)}
+    sm = db.table_of(CostSourceMonth).c
+    keys = (sm.source, sm.provider, sm.currency)
+    stmt = (
+        select(*keys, func.max(sm.accounts), func.min(sm.first_day), func.max(sm.last_day), func.count(),
+               func.sum(sm.rows), func.sum(sm.resource_rows))
+        .group_by(*keys)
+        .order_by(*keys)
+    )  # fmt: skip
+    columns = ["source", "provider", "currency", "accounts", "first_day", "last_day", "months", "rows", "resource_rows"]
+    frame = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=columns)
+    # accounts over the whole span, not the most in one month: from the monthly rollup (one row per account,
+    # service and month), per provider and currency
+    m = db.table_of(CostMonthly).c
+    per_provider = select(m.provider, m.currency, func.count(func.distinct(m.account_id))).group_by(
+        m.provider, m.currency
+    )
+    accounts = {(p, c): int(n) for p, c, n in conn.execute(per_provider)}
     c = db.table_of(CostDelivery).c
     delivered = {(s, p): at for s, p, at in conn.execute(select(c.source, c.provider, func.max(c.delivered_at))
                                                          .group_by(c.source, c.provider))}  # fmt: skip
@@ -87,9 +96,14 @@ def sources(session: Session) -> pd.DataFrame:
             .group_by(run.source)
         )
     )
-    keys = list(zip(frame["source"], frame["provider"], strict=True))
-    frame["resource_rows"] = [resource_rows.get(k, 0) for k in keys]
-    frame["last_delivery"] = [delivered.get(k) or refreshed.get(k[0]) for k in keys]
+    frame["accounts"] = [
+        accounts.get((p, cur), n)
+        for p, cur, n in zip(frame["provider"], frame["currency"], frame["accounts"], strict=True)
+    ]
+    keys_ = list(zip(frame["source"], frame["provider"], strict=True))
+    frame["last_delivery"] = [delivered.get(k) or refreshed.get(k[0]) for k in keys_]
     for name in ("first_day", "last_day"):
         frame[name] = pd.to_datetime(frame[name]).dt.date
+    for name in ("rows", "resource_rows", "months", "accounts"):
+        frame[name] = frame[name].astype("int64")
     return frame[SOURCE_COLUMNS]

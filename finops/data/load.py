@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Integer, Table, cast, delete, func, insert, literal_column, select
+from sqlalchemy import Date, Integer, Table, cast, delete, func, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -22,7 +22,9 @@ from finops.data.tables import (
     CostDailyService,
     CostMonthly,
     CostMonthlyService,
+    CostResourceDaily,
     CostService,
+    CostSourceMonth,
     RefreshRun,
     utcnow,
 )
@@ -162,10 +164,10 @@ def drop_superseded(conn: Connection, start: date, end: date) -> int:
     return gone
 
 
-def _month_expr(conn: Connection):
+def _month_expr(conn: Connection, day=CostDaily.day):
     if conn.dialect.name == "sqlite":
-        return func.date(CostDaily.day, literal_column("'start of month'"))
-    return cast(func.date_trunc("month", CostDaily.day), Date)
+        return func.date(day, literal_column("'start of month'"))
+    return cast(func.date_trunc("month", day), Date)
 
 
 def rebuild_rollups(conn: Connection, start: date, end: date) -> None:
@@ -225,6 +227,7 @@ def rebuild_rollups(conn: Connection, start: date, end: date) -> None:
         )
     )
     _rebuild_monthly_service(conn, lo, hi)
+    _rebuild_source_months(conn, lo, hi)
     _rebuild_catalogs(conn)
 
 
@@ -242,6 +245,30 @@ def _rebuild_monthly_service(conn: Connection, lo: date, hi: date) -> None:
             [ms.month, ms.service, ms.currency, ms.unblended_micros, ms.amortized_micros], by_service
         )
     )
+
+
+def _rebuild_source_months(conn: Connection, lo: date, hi: date) -> None:
+    """Month x source x provider x currency: rows, resource rows, accounts and days, for months in `[lo, hi)`."""
+    d, r, sm = CostDaily.__table__.c, CostResourceDaily.__table__.c, CostSourceMonth.__table__.c
+    conn.execute(delete(CostSourceMonth).where(CostSourceMonth.month >= lo, CostSourceMonth.month < hi))
+    month = _month_expr(conn).label("month")
+    keys = [month, d.source, d.provider, d.currency]
+    per_month = (
+        select(*keys, func.count(), func.count(func.distinct(d.account_id)), func.min(d.day), func.max(d.day))
+        .where(d.day >= lo, d.day < hi)
+        .group_by(*keys)
+    )
+    columns = [sm.month, sm.source, sm.provider, sm.currency, sm.rows, sm.accounts, sm.first_day, sm.last_day]
+    conn.execute(insert(CostSourceMonth.__table__).from_select(columns, per_month))
+    r_month = _month_expr(conn, CostResourceDaily.day).label("month")
+    r_keys = [r_month, r.source, r.provider, r.currency]
+    counted = select(*r_keys, func.count()).where(r.day >= lo, r.day < hi).group_by(*r_keys)
+    for at, source, provider, currency, n in conn.execute(counted).all():
+        conn.execute(
+            update(CostSourceMonth)
+            .where(sm.month == at, sm.source == source, sm.provider == provider, sm.currency == currency)
+            .values(resource_rows=n)
+        )
 
 
 def _rebuild_catalogs(conn: Connection) -> None:

@@ -175,6 +175,25 @@ class CostService(SQLModel, table=True):
     service: str = Field(primary_key=True, max_length=256)
 
 
+class CostSourceMonth(SQLModel, table=True):
+    """Monthly rollup per source, provider and currency, derived from cost_daily and cost_resource_daily after each
+    load: what each source holds (Data Sources), without scanning the cost tables."""
+
+    __tablename__ = "cost_source_month"
+    __table_args__ = (Index("ix_cost_source_month_month", "month", "source", "provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: date
+    source: str = Field(max_length=32)
+    provider: str = Field(max_length=32)
+    currency: str = Field(default="USD", max_length=3)
+    rows: int = 0  # cost_daily rows
+    resource_rows: int = 0  # cost_resource_daily rows
+    accounts: int = 0
+    first_day: date
+    last_day: date
+
+
 class CostDailyService(SQLModel, table=True):
     """Daily rollup per service over all accounts, derived after each load (long-range service views)."""
 

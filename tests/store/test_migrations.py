@@ -169,3 +169,51 @@ def test_0008_keeps_groups_members_and_requests_and_never_reuses_a_referenced_id
         assert {"resource_group", "power_action", "audit_log", "refresh_request"} <= never_reused
         assert all("AUTOINCREMENT" in ddl[name] for name in never_reused)
         assert NEVER_REUSED == {"sqlite_autoincrement": True} and ResourceGroup.__table__.kwargs["sqlite_autoincrement"]
+
+
+def test_0014d_fills_the_source_rollup_as_a_load_would(bare_engine):
+    from sqlalchemy import text
+
+    from finops.data import load
+
+    cfg = db.alembic_config(bare_engine)
+    command.upgrade(cfg, "0013")
+    daily = [  # day, source, provider, account, currency
+        ("2026-09-30", "aws_ce", "aws", "111", "USD"),
+        ("2026-10-01", "aws_ce", "aws", "111", "USD"),
+        ("2026-10-01", "aws_ce", "aws", "222", "USD"),
+        ("2026-10-31", "focus", "Microsoft", "sub-1", "EUR"),
+        ("2026-10-02", "focus", "Microsoft", "sub-1", "EUR"),
+    ]
+    resources = [("2026-10-02", "r-1"), ("2026-10-02", "r-2"), ("2026-10-31", "r-1")]  # Microsoft's, in EUR
+    with bare_engine.begin() as conn:
+        for n, (day, source, provider, account, currency) in enumerate(daily):
+            conn.execute(
+                text("INSERT INTO cost_daily (day, provider, account_id, account_name, service, region, "
+                     "unblended_micros, amortized_micros, currency, estimated, source) "
+                     "VALUES (:d, :p, :a, '', :s, '', 1, 1, :c, false, :src)"),
+                {"d": date.fromisoformat(day), "p": provider, "a": account, "s": f"s{n}", "c": currency, "src": source},
+            )  # fmt: skip
+        for day, rid in resources:
+            conn.execute(
+                text("INSERT INTO cost_resource_daily (day, provider, account_id, resource_id, resource_name, "
+                     "resource_type, service, region, unblended_micros, amortized_micros, currency, tags, source) "
+                     "VALUES (:d, 'Microsoft', 'sub-1', :r, '', '', 'svc', '', 1, 1, 'EUR', '{}', 'focus')"),
+                {"d": date.fromisoformat(day), "r": rid},
+            )  # fmt: skip
+    command.upgrade(cfg, "head")
+    query = text("SELECT month, source, provider, currency, rows, resource_rows, accounts, first_day, last_day "
+                 "FROM cost_source_month ORDER BY month, source, provider")  # fmt: skip
+    with bare_engine.connect() as conn:
+        migrated = [tuple(str(v) for v in r) for r in conn.execute(query)]
+    with bare_engine.begin() as conn:  # what every load computes for the months it touches
+        load.rebuild_rollups(conn, date(2026, 9, 1), date(2026, 11, 1))
+    with bare_engine.connect() as conn:
+        rebuilt = [tuple(str(v) for v in r) for r in conn.execute(query)]
+    assert migrated == rebuilt
+    assert [r[:7] for r in migrated] == [
+        ("2026-09-01", "aws_ce", "aws", "USD", "1", "0", "1"),
+        ("2026-10-01", "aws_ce", "aws", "USD", "2", "0", "2"),
+        ("2026-10-01", "focus", "Microsoft", "EUR", "2", "3", "1"),
+    ]
+    assert migrated[2][7:] == ("2026-10-02", "2026-10-31")
