@@ -249,8 +249,8 @@ def _rebuild_monthly_service(conn: Connection, lo: date, hi: date) -> None:
 
 def _rebuild_source_months(conn: Connection, lo: date, hi: date) -> None:
     """Month x source x provider x currency: rows, resource rows, accounts and days, for months in `[lo, hi)`."""
-    d, r, sm = CostDaily.__table__.c, CostResourceDaily.__table__.c, CostSourceMonth.__table__.c
-    conn.execute(delete(CostSourceMonth).where(CostSourceMonth.month >= lo, CostSourceMonth.month < hi))
+    d, r, sm = table_of(CostDaily).c, table_of(CostResourceDaily).c, table_of(CostSourceMonth)
+    conn.execute(delete(sm).where(sm.c.month >= lo, sm.c.month < hi))
     month = _month_expr(conn).label("month")
     keys = [month, d.source, d.provider, d.currency]
     per_month = (
@@ -258,17 +258,15 @@ def _rebuild_source_months(conn: Connection, lo: date, hi: date) -> None:
         .where(d.day >= lo, d.day < hi)
         .group_by(*keys)
     )
-    columns = [sm.month, sm.source, sm.provider, sm.currency, sm.rows, sm.accounts, sm.first_day, sm.last_day]
-    conn.execute(insert(CostSourceMonth.__table__).from_select(columns, per_month))
+    names = ["month", "source", "provider", "currency", "rows", "accounts", "first_day", "last_day"]
+    conn.execute(insert(sm).from_select(names, per_month))
     r_month = _month_expr(conn, CostResourceDaily.day).label("month")
     r_keys = [r_month, r.source, r.provider, r.currency]
     counted = select(*r_keys, func.count()).where(r.day >= lo, r.day < hi).group_by(*r_keys)
-    for at, source, provider, currency, n in conn.execute(counted).all():
-        conn.execute(
-            update(CostSourceMonth)
-            .where(sm.month == at, sm.source == source, sm.provider == provider, sm.currency == currency)
-            .values(resource_rows=n)
-        )
+    for row in conn.execute(counted).all():
+        at, source, provider, currency, n = tuple(row)
+        key = (sm.c.month == at, sm.c.source == source, sm.c.provider == provider, sm.c.currency == currency)
+        conn.execute(update(sm).where(*key).values(resource_rows=n))
 
 
 def _rebuild_catalogs(conn: Connection) -> None:
