@@ -33,25 +33,25 @@ class FocusImport:
 def import_focus(session: Session, path: Path, *, provider: str | None = None) -> FocusImport:
     """Import the FOCUS file or folder at `path` (`provider` names the provider of every row instead of
     ProviderName). FocusError, before anything is written, when a file is refused; the store is then unchanged."""
-    data = focus.read(path, provider=provider)
-    start = min(lo for lo, _ in data.windows.values())
-    end = max(hi for _, hi in data.windows.values())
-    run = load.replace_window(
-        session,
-        SOURCE,
-        start,
-        end,
-        data.daily,
-        providers=data.windows,
-        also=resource_costs.replacer(SOURCE, data.windows, data.resources),
-    )
+    with focus.read(path, provider=provider) as data:
+        start = min(lo for lo, _ in data.windows.values())
+        end = max(hi for _, hi in data.windows.values())
+        run = load.replace_window_batches(
+            session,
+            SOURCE,
+            start,
+            end,
+            data.daily,
+            providers=data.windows,
+            also=resource_costs.replacer(SOURCE, data.windows, data.resources),
+        )
     log.info("imported %s FOCUS rows from %s file(s) as run %s", data.rows, len(data.files), run.id)
     return FocusImport(
         run=run,
         files=data.files,
         rows_read=data.rows,
-        daily_rows=len(data.daily),
-        resource_rows=len(data.resources),
+        daily_rows=data.daily_rows,
+        resource_rows=data.resource_rows,
         windows=data.windows,
     )
 
