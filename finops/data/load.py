@@ -14,6 +14,7 @@ from sqlmodel import Session
 from sqlmodel import col as column
 
 from finops.costs import add_months, month_start
+from finops.data import db
 from finops.data.sources import CONTRACT_COLUMNS
 from finops.data.tables import (
     CostAccount,
@@ -292,28 +293,16 @@ def replace_window_batches(
         if providers is not None:
             _check_windows_inside(start, end, providers)
         conn = session.connection()
-        if providers is None:
-            conn.execute(
-                delete(CostDaily).where(CostDaily.source == source, CostDaily.day >= start, CostDaily.day < end)
-            )
-        else:
-            for provider, (lo, hi) in providers.items():
-                conn.execute(
-                    delete(CostDaily).where(
-                        column(CostDaily.source) == source,
-                        column(CostDaily.provider) == provider,
-                        column(CostDaily.day) >= lo,
-                        column(CostDaily.day) < hi,
-                    )
-                )
-        count = 0
-        for batch in batches():
-            records = _checked(batch, source, start, end, providers)
-            _insert_rows(conn, records)
-            count += len(records)
-        if also is not None:
-            also(conn)
-        rebuild_rollups(conn, start, end)
+        with db.large_write(conn):
+            _delete_window(conn, source, start, end, providers)
+            count = 0
+            for batch in batches():
+                records = _checked(batch, source, start, end, providers)
+                _insert_rows(conn, records)
+                count += len(records)
+            if also is not None:
+                also(conn)
+            rebuild_rollups(conn, start, end)
         run.status, run.rows, run.finished_at = "ok", count, utcnow()
         session.add(run)
         session.commit()
@@ -325,6 +314,24 @@ def replace_window_batches(
         raise
     log.info("loaded %s rows from %s for [%s, %s) as run %s", run.rows, source, start, end, run.id)
     return run
+
+
+def _delete_window(
+    conn: Connection, source: str, start: date, end: date, providers: Mapping[str, tuple[date, date]] | None
+) -> None:
+    """Delete `source`'s cost_daily rows in `[start, end)`, or in each of `providers`' windows."""
+    if providers is None:
+        conn.execute(delete(CostDaily).where(CostDaily.source == source, CostDaily.day >= start, CostDaily.day < end))
+        return
+    for provider, (lo, hi) in providers.items():
+        conn.execute(
+            delete(CostDaily).where(
+                column(CostDaily.source) == source,
+                column(CostDaily.provider) == provider,
+                column(CostDaily.day) >= lo,
+                column(CostDaily.day) < hi,
+            )
+        )
 
 
 def _checked(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from finops.data.sources import cur2
+from finops.data.sources import cur2, focus_rows
 from finops.data.sources.focus_rows import DAILY, FocusData
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -253,7 +253,8 @@ def _check_rows(
         ("Tags", "tags IS NOT NULL AND NOT json_valid(tags)", "not a JSON object: {value}"),
     ]
     flags = ", ".join(f"bool_or(COALESCE({cond}, false))" for _, cond, _ in checks)
-    found = _row(con, f"SELECT {flags} FROM {view}") or ()
+    # one scan: every check's flag, and how many currencies (a second scan of a large file costs seconds)
+    *found, currencies = _row(con, f"SELECT {flags}, count(DISTINCT upper(currency)) FROM {view}") or ()
     for hit, (column, cond, what) in zip(found, checks, strict=True):
         if not hit:
             continue
@@ -261,8 +262,9 @@ def _check_rows(
         row_no, value = _first(con, view, cond, source)
         name = region_name if column == "region" else (names or {}).get(column, column)
         raise FocusError(f"{path}: row {row_no}, column {name}: {what.format(value=repr(value))}")
-    first = _row(con, f"SELECT upper(currency) FROM {view} LIMIT 1")
-    if first and _row(con, f"SELECT count(DISTINCT upper(currency)) FROM {view}") != (1,):
+    if currencies > 1:
+        first = _row(con, f"SELECT upper(currency) FROM {view} LIMIT 1")
+        assert first is not None
         row_no, other = _first(con, view, f"upper(currency) <> {_quote(first[0])}", "currency")
         first = first[0]
         column = (names or {}).get("BillingCurrency", "BillingCurrency")
@@ -340,7 +342,8 @@ def read(path: Path, *, provider: str | None = None, threads: int = 2, memory_li
 
 
 def _sum(con: duckdb.DuckDBPyConnection) -> None:
-    """One pass over the files: exact (unrounded) sums per resource and day, in DuckDB's temp table per_resource."""
+    """One pass over the files: exact (unrounded) sums per resource and day, in DuckDB's temp table per_resource,
+    in the order the store takes them."""
     typed = (
         f"SELECT CAST({_ts('charge_start')} AS DATE) AS day, provider, COALESCE(account_id, '') AS account_id, "
         "COALESCE(account_name, '') AS account_name, COALESCE(service, '') AS service, "
@@ -354,5 +357,6 @@ def _sum(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TEMP TABLE per_resource AS SELECT day, provider, account_id, max(account_name) AS account_name, "
         "resource_id, max(resource_name) AS resource_name, max(resource_type) AS resource_type, service, region, "
         "currency, sum(billed) AS billed, sum(effective) AS effective, max(tags) AS tags, count(*) AS n "
-        "FROM typed GROUP BY day, provider, account_id, resource_id, service, region, currency"
+        "FROM typed GROUP BY day, provider, account_id, resource_id, service, region, currency "
+        f"ORDER BY {focus_rows.RESOURCE_ORDER}"  # sorted once here, while the store is not yet written to
     )

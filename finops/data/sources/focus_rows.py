@@ -26,11 +26,12 @@ DAILY = (
     "false AS estimated FROM per_resource GROUP BY day, provider, account_id, service, region, currency "
     "ORDER BY day, provider, account_id, service, region, currency"
 )
-# In cost_resource_daily's key order, so the store appends to its unique index rather than seeking in it
+# cost_resource_daily's key order, so the store appends to its unique index rather than seeking in it. per_resource
+# is created in this order and DuckDB keeps a table's insertion order: reading it back needs no second sort
+RESOURCE_ORDER = "day, provider, account_id, resource_id, service, region, currency"
 RESOURCES = (
     "SELECT day, provider, account_id, resource_id, resource_name, resource_type, service, region, currency, "
-    f"{_micros('billed')} AS unblended_micros, {_micros('effective')} AS amortized_micros, tags "
-    "FROM per_resource ORDER BY day, provider, account_id, resource_id, service, region, currency"
+    f"{_micros('billed')} AS unblended_micros, {_micros('effective')} AS amortized_micros, tags FROM per_resource"
 )
 
 
