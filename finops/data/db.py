@@ -95,7 +95,7 @@ def large_write(connection: Connection, cache_mib: int = 256) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     connection.exec_driver_sql(f"PRAGMA cache_size = -{cache_mib * 1024}")  # negative: KiB, not pages
     try:
         yield
