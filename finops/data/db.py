@@ -11,7 +11,7 @@ from typing import cast
 
 from sqlalchemy import Table, event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
@@ -83,6 +83,24 @@ def session() -> Iterator[Session]:
     """A session on the configured store; the caller commits."""
     with Session(get_engine()) as s:
         yield s
+
+
+@contextmanager
+def large_write(connection: Connection, cache_mib: int = 256) -> Iterator[None]:
+    """Give a SQLite connection a page cache of `cache_mib` MiB while it writes millions of rows, then the
+    default again (PostgreSQL: nothing to do).
+
+    With SQLite's default 2 MiB, an index whose new entries land all over it (cost_resource_daily by
+    resource, filled day after day) writes a page out and reads it back for nearly every row."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{cache_mib * 1024}")  # negative: KiB, not pages
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def begin_write(session: Session) -> None:

@@ -36,18 +36,18 @@ def import_focus(
     """Import the FOCUS file or folder at `path` (`provider` names the provider of every row instead of
     ProviderName) and record each provider's delivery from `location` (else `path`). FocusError, before
     anything is written, when a file is refused; the store is then unchanged."""
-    data = focus.read(path, provider=provider)
-    start = min(lo for lo, _ in data.windows.values())
-    end = max(hi for _, hi in data.windows.values())
-    run = load.replace_window(
-        session,
-        SOURCE,
-        start,
-        end,
-        data.daily,
-        providers=data.windows,
-        also=resource_costs.replacer(SOURCE, data.windows, data.resources),
-    )
+    with focus.read(path, provider=provider) as data:
+        start = min(lo for lo, _ in data.windows.values())
+        end = max(hi for _, hi in data.windows.values())
+        run = load.replace_window_batches(
+            session,
+            SOURCE,
+            start,
+            end,
+            data.daily,
+            providers=data.windows,
+            also=resource_costs.replacer(SOURCE, data.windows, data.resources),
+        )
     log.info("imported %s FOCUS rows from %s file(s) as run %s", data.rows, len(data.files), run.id)
     try:
         deliveries.record(session, run, data.windows, location=location or str(path), files=len(data.files))
@@ -59,8 +59,8 @@ def import_focus(
         run=run,
         files=data.files,
         rows_read=data.rows,
-        daily_rows=len(data.daily),
-        resource_rows=len(data.resources),
+        daily_rows=data.daily_rows,
+        resource_rows=data.resource_rows,
         windows=data.windows,
     )
 

@@ -2,7 +2,7 @@
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, timedelta
 
 import numpy as np
@@ -14,7 +14,7 @@ from sqlmodel import Session
 from sqlmodel import col as column
 
 from finops.costs import add_months, month_start
-from finops.data.db import table_of
+from finops.data import db
 from finops.data.sources import CONTRACT_COLUMNS
 from finops.data.tables import (
     CostAccount,
@@ -33,13 +33,19 @@ from finops.money import series_to_micros
 log = logging.getLogger(__name__)
 CHUNK = 100_000  # rows converted to driver values at a time: bounds the loader's extra memory
 ROWS_PER_INSERT = 500  # rows per multi-row INSERT (SQLite: 2x faster than executemany of single rows)
+# The contract's columns as cost_daily stores them (without `source`, which the load adds)
+STORE_COLUMNS = [
+    "day", "provider", "account_id", "account_name", "service", "region", "currency",
+    "unblended_micros", "amortized_micros", "estimated",
+]  # fmt: skip
 
 
 class ContractError(ValueError):
     """Rows handed to the loader do not follow the cost contract."""
 
 
-def _records(rows: pd.DataFrame, source: str) -> pd.DataFrame:
+def _records(rows: pd.DataFrame) -> pd.DataFrame:
+    """Contract rows in the store's columns (STORE_COLUMNS: money in micros)."""
     missing = [c for c in CONTRACT_COLUMNS if c not in rows.columns]
     if missing:
         raise ContractError(f"rows lack the contract columns: {', '.join(missing)}")
@@ -50,7 +56,6 @@ def _records(rows: pd.DataFrame, source: str) -> pd.DataFrame:
     for col in ("provider", "account_id", "account_name", "service", "region", "currency"):
         out[col] = out[col].astype("str").fillna("")
     out["estimated"] = out["estimated"].astype(bool)
-    out["source"] = source
     return out
 
 
@@ -154,7 +159,7 @@ SUPERSEDED_BY = {"aws_ce": "focus"}
 def drop_superseded(conn: Connection, start: date, end: date) -> int:
     """Delete, in the caller's transaction, each superseded source's rows (SUPERSEDED_BY) in `[start, end)` of an
     account and day the superseding source has rows for; how many. Called by every load, whichever came last."""
-    c = table_of(CostDaily)
+    c = db.table_of(CostDaily)
     gone = 0
     for source, by in SUPERSEDED_BY.items():
         f = c.alias("superseding")
@@ -249,7 +254,8 @@ def _rebuild_monthly_service(conn: Connection, lo: date, hi: date) -> None:
 
 def _rebuild_source_months(conn: Connection, lo: date, hi: date) -> None:
     """Month x source x provider x currency: rows, resource rows, accounts and days, for months in `[lo, hi)`."""
-    d, r, sm = table_of(CostDaily).c, table_of(CostResourceDaily).c, table_of(CostSourceMonth)
+    d, r = db.table_of(CostDaily).c, db.table_of(CostResourceDaily).c
+    sm = db.table_of(CostSourceMonth)
     conn.execute(delete(sm).where(sm.c.month >= lo, sm.c.month < hi))
     month = _month_expr(conn).label("month")
     keys = [month, d.source, d.provider, d.currency]
@@ -306,36 +312,43 @@ def replace_window(
     data is untouched and the run is marked `failed` with the reason. `part_of` makes the row a part of that
     run (a history month the same refresh loads): one refresh is one run, each of its loads its own part.
     """
+    return replace_window_batches(
+        session, source, start, end, lambda: [_records(rows)], part_of=part_of, providers=providers, also=also
+    )
+
+
+def replace_window_batches(
+    session: Session,
+    source: str,
+    start: date,
+    end: date,
+    batches: Callable[[], Iterable[pd.DataFrame]],
+    *,
+    part_of: int | None = None,
+    providers: Mapping[str, tuple[date, date]] | None = None,
+    also: Callable[[Connection], None] | None = None,
+) -> RefreshRun:
+    """`replace_window` for rows already in the store's columns (STORE_COLUMNS, money in micros), which
+    `batches()` yields a part at a time inside the transaction: a large import never holds all its rows."""
     run = RefreshRun(source=source, window_start=start, window_end=end, part_of=part_of)
     session.add(run)
     session.commit()
     try:
-        records = _records(rows, source)
-        outside = records[(records["day"] < start) | (records["day"] >= end)]
-        if len(outside):
-            raise ContractError(f"{len(outside)} rows fall outside the window [{start}, {end})")
+        if providers is not None:
+            _check_windows_inside(start, end, providers)
         conn = session.connection()
-        if providers is None:
-            conn.execute(
-                delete(CostDaily).where(CostDaily.source == source, CostDaily.day >= start, CostDaily.day < end)
-            )
-        else:
-            _check_provider_windows(records, start, end, providers)
-            for provider, (lo, hi) in providers.items():
-                conn.execute(
-                    delete(CostDaily).where(
-                        column(CostDaily.source) == source,
-                        column(CostDaily.provider) == provider,
-                        column(CostDaily.day) >= lo,
-                        column(CostDaily.day) < hi,
-                    )
-                )
-        _insert_rows(conn, records)
-        if also is not None:
-            also(conn)
-        drop_superseded(conn, start, end)
-        rebuild_rollups(conn, start, end)
-        run.status, run.rows, run.finished_at = "ok", len(records), utcnow()
+        with db.large_write(conn):
+            _delete_window(conn, source, start, end, providers)
+            count = 0
+            for batch in batches():
+                records = _checked(batch, source, start, end, providers)
+                _insert_rows(conn, records)
+                count += len(records)
+            if also is not None:
+                also(conn)
+            drop_superseded(conn, start, end)
+            rebuild_rollups(conn, start, end)
+        run.status, run.rows, run.finished_at = "ok", count, utcnow()
         session.add(run)
         session.commit()
     except Exception as exc:
@@ -348,13 +361,49 @@ def replace_window(
     return run
 
 
-def _check_provider_windows(
-    records: pd.DataFrame, start: date, end: date, providers: Mapping[str, tuple[date, date]]
+def _delete_window(
+    conn: Connection, source: str, start: date, end: date, providers: Mapping[str, tuple[date, date]] | None
 ) -> None:
-    """Every provider window lies in `[start, end)` and every row in its provider's window."""
+    """Delete `source`'s cost_daily rows in `[start, end)`, or in each of `providers`' windows."""
+    if providers is None:
+        conn.execute(delete(CostDaily).where(CostDaily.source == source, CostDaily.day >= start, CostDaily.day < end))
+        return
+    for provider, (lo, hi) in providers.items():
+        conn.execute(
+            delete(CostDaily).where(
+                column(CostDaily.source) == source,
+                column(CostDaily.provider) == provider,
+                column(CostDaily.day) >= lo,
+                column(CostDaily.day) < hi,
+            )
+        )
+
+
+def _checked(
+    batch: pd.DataFrame, source: str, start: date, end: date, providers: Mapping[str, tuple[date, date]] | None
+) -> pd.DataFrame:
+    """The batch's STORE_COLUMNS and its source, once every row is inside the window (and its provider's)."""
+    missing = [c for c in STORE_COLUMNS if c not in batch.columns]
+    if missing:
+        raise ContractError(f"rows lack the store columns: {', '.join(missing)}")
+    records = batch[STORE_COLUMNS].assign(source=source)
+    outside = records[(records["day"] < start) | (records["day"] >= end)]
+    if len(outside):
+        raise ContractError(f"{len(outside)} rows fall outside the window [{start}, {end})")
+    if providers is not None:
+        _check_provider_windows(records, providers)
+    return records
+
+
+def _check_windows_inside(start: date, end: date, providers: Mapping[str, tuple[date, date]]) -> None:
+    """Every provider window lies in `[start, end)`."""
     for provider, (lo, hi) in providers.items():
         if lo < start or hi > end or hi <= lo:
             raise ContractError(f"provider {provider}'s window [{lo}, {hi}) is not inside [{start}, {end})")
+
+
+def _check_provider_windows(records: pd.DataFrame, providers: Mapping[str, tuple[date, date]]) -> None:
+    """Every row is of one of `providers`, inside its window."""
     known = records["provider"].isin(list(providers))
     if not known.all():
         raise ContractError(f"rows of providers outside the load: {sorted(set(records.loc[~known, 'provider']))}")

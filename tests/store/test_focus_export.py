@@ -115,9 +115,10 @@ def test_resource_rows_round_trip_to_the_cent(engine, sqlite_store, tmp_path, su
 
 def test_resource_rows_replace_their_daily_rows_and_other_sources_stay(engine, tmp_path):
     done = import_file(engine, SAMPLE)
-    # a Cost Explorer day of an account the billing file also has: another source, exported beside it
+    # a Cost Explorer day of an account the billing file does not have (where it has one, the file supersedes
+    # Cost Explorer): another source, exported beside it
     ce = pd.DataFrame(
-        [(date(2024, 9, 2), "aws", "17370686428", "Orion Apollo", "AWS Lambda", "us-east-1", 2.5, 2.0, "USD", False)],
+        [(date(2024, 9, 2), "aws", "999999999999", "Other Org", "AWS Lambda", "us-east-1", 2.5, 2.0, "USD", False)],
         columns=["day", "provider", "account_id", "account_name", "service", "region", "unblended_cost",
                  "amortized_cost", "currency", "estimated"],
     )  # fmt: skip

@@ -13,11 +13,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from finops.cli import main
-from finops.data import focus_imports
+from finops.data import db, focus_imports
+from finops.data.sources import focus_rows
 from finops.data.sources.focus import FocusError
+from finops.data.tables import CostResourceDaily
 from tests.conftest import TEST_DATA, use_store
 
 SAMPLE = TEST_DATA / "focus-1.0" / "focus_sample.csv"
@@ -319,3 +321,57 @@ def test_files_without_rows_are_refused(engine, tmp_path):
     with pytest.raises(FocusError, match="no rows after the header"):
         run_import(engine, path)
     assert snapshot(engine)["refresh_run"] == []
+
+
+def test_rows_streamed_in_small_batches_give_the_same_store(engine, monkeypatch):
+    run_import(engine, SAMPLE)
+    whole = snapshot(engine)
+    monkeypatch.setattr(focus_rows, "BATCH", 7)  # the sample's rows cross many batches (and tag sets)
+    done = run_import(engine, SAMPLE)
+    again = snapshot(engine)
+    assert [r[2] for r in again.pop("refresh_run")] == ["ok", "ok"] and whole.pop("refresh_run")
+    assert again == whole
+    assert done.run.rows == done.daily_rows == whole_count(engine, "cost_daily")
+    assert done.resource_rows == whole_count(engine, "cost_resource_daily")
+    with Session(engine) as s:  # tags written as JSON text read back as the same dicts through SQLModel
+        tags = s.exec(select(CostResourceDaily.tags).where(CostResourceDaily.resource_id != "")).all()
+    assert tags and all(isinstance(t, dict) for t in tags) and any("environment" in t for t in tags)
+
+
+def whole_count(engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one()
+
+
+def test_a_failure_after_some_resource_batches_changes_nothing(engine, tmp_path, monkeypatch):
+    header, rows = read_rows()
+    run_import(engine, SAMPLE)
+    before = snapshot(engine)
+    write_rows(tmp_path / "changed.csv", header, [{**r, "BilledCost": "1.5"} for r in rows])
+    monkeypatch.setattr(focus_rows, "BATCH", 50)
+    batches = focus_rows.FocusData.resources
+
+    def failing(self):
+        for i, batch in enumerate(batches(self)):
+            if i == 3:
+                raise OSError("disk full")  # after 150 new resource rows (and every daily row) are written
+            yield batch
+
+    monkeypatch.setattr(focus_rows.FocusData, "resources", failing)
+    with pytest.raises(OSError, match="disk full"):
+        run_import(engine, tmp_path / "changed.csv")
+    after = snapshot(engine)
+    runs = after.pop("refresh_run")
+    before.pop("refresh_run")
+    assert after == before
+    assert [r[2] for r in runs] == ["ok", "failed"]
+
+
+def test_a_large_write_gives_sqlite_its_page_cache_back(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite page cache")
+    with engine.connect() as conn:
+        default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        with db.large_write(conn, cache_mib=64):
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -64 * 1024
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == default

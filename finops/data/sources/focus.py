@@ -6,15 +6,13 @@ only reads and checks. Nothing here writes the store: `finops/data/focus_imports
 The column mapping and its reasons are in docs/focus.md.
 """
 
-import json
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
-from finops.data.sources import cur2
+from finops.data.sources import cur2, focus_rows
+from finops.data.sources.focus_rows import DAILY, FocusData
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 NULL_WORDS = ["NULL", ""]  # how FOCUS CSV files write a null cell (the sample: the bare word NULL)
@@ -65,17 +63,6 @@ LIMITS = {
 
 class FocusError(ValueError):
     """A billing file the import refuses; the message names the file, the row and the column."""
-
-
-@dataclass
-class FocusData:
-    """What one import holds: the cost contract rows, the resource rows, and each provider's window."""
-
-    daily: pd.DataFrame  # CONTRACT_COLUMNS, amounts as exact micro-units in unblended_micros/amortized_micros
-    resources: pd.DataFrame  # resource_costs.COLUMNS
-    windows: dict[str, tuple[date, date]]  # provider -> [first day, end day) of its billing periods
-    files: list[Path]
-    rows: int  # rows read from the files
 
 
 def billing_files(path: Path) -> list[Path]:
@@ -266,7 +253,8 @@ def _check_rows(
         ("Tags", "tags IS NOT NULL AND NOT json_valid(tags)", "not a JSON object: {value}"),
     ]
     flags = ", ".join(f"bool_or(COALESCE({cond}, false))" for _, cond, _ in checks)
-    found = _row(con, f"SELECT {flags} FROM {view}") or ()
+    # one scan: every check's flag, and how many currencies (a second scan of a large file costs seconds)
+    *found, currencies = _row(con, f"SELECT {flags}, count(DISTINCT upper(currency)) FROM {view}") or ()
     for hit, (column, cond, what) in zip(found, checks, strict=True):
         if not hit:
             continue
@@ -274,8 +262,9 @@ def _check_rows(
         row_no, value = _first(con, view, cond, source)
         name = region_name if column == "region" else (names or {}).get(column, column)
         raise FocusError(f"{path}: row {row_no}, column {name}: {what.format(value=repr(value))}")
-    first = _row(con, f"SELECT upper(currency) FROM {view} LIMIT 1")
-    if first and _row(con, f"SELECT count(DISTINCT upper(currency)) FROM {view}") != (1,):
+    if currencies > 1:
+        first = _row(con, f"SELECT upper(currency) FROM {view} LIMIT 1")
+        assert first is not None
         row_no, other = _first(con, view, f"upper(currency) <> {_quote(first[0])}", "currency")
         first = first[0]
         column = (names or {}).get("BillingCurrency", "BillingCurrency")
@@ -316,13 +305,9 @@ def _check_charge_days(
         )
 
 
-def _micros(amount: str) -> str:
-    """SQL: an exact decimal sum as integer micro-units, half-even on the 7th decimal (as finops.money does)."""
-    return f"CAST(CAST(round_even({amount}, 6) AS DECIMAL(38, 6)) * 1000000 AS BIGINT)"
-
-
 def read(path: Path, *, provider: str | None = None, threads: int = 2, memory_limit: str = "1GB") -> FocusData:
-    """Read and check every billing file at `path`; FocusError at the first bad file (nothing is returned)."""
+    """Read and check every billing file at `path`; FocusError at the first bad file. The result holds DuckDB
+    open until closed (`with focus.read(...) as data:`): its rows are streamed from there, never held whole."""
     files = billing_files(path)
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
     con.execute("SET enable_progress_bar = false")  # it draws on stderr, where the CLI keeps its one line
@@ -347,50 +332,31 @@ def read(path: Path, *, provider: str | None = None, threads: int = 2, memory_li
             raise FocusError(f"{path}: no rows after the header in {len(files)} file(s): nothing to import")
         for file, view, names in zip(files, views, file_names, strict=True):
             _check_charge_days(con, file, view, windows, names)
-        typed = (
-            f"SELECT CAST({_ts('charge_start')} AS DATE) AS day, provider, COALESCE(account_id, '') AS account_id, "
-            "COALESCE(account_name, '') AS account_name, COALESCE(service, '') AS service, "
-            "COALESCE(region, '') AS region, upper(currency) AS currency, "
-            f"CAST(billed AS {AMOUNT}) AS billed, CAST(effective AS {AMOUNT}) AS effective, "
-            "COALESCE(resource_id, '') AS resource_id, COALESCE(resource_name, '') AS resource_name, "
-            "COALESCE(resource_type, '') AS resource_type, tags FROM billing"
-        )
-        con.execute(f"CREATE TEMP VIEW typed AS {typed}")
-        # one pass over the files: exact (unrounded) sums per resource, then the daily contract from those
-        con.execute(
-            "CREATE TEMP TABLE per_resource AS SELECT day, provider, account_id, max(account_name) AS account_name, "
-            "resource_id, max(resource_name) AS resource_name, max(resource_type) AS resource_type, service, region, "
-            "currency, sum(billed) AS billed, sum(effective) AS effective, max(tags) AS tags, count(*) AS n "
-            "FROM typed GROUP BY day, provider, account_id, resource_id, service, region, currency"
-        )
-        rows = _row(con, "SELECT COALESCE(sum(n), 0) FROM per_resource")[0]  # type: ignore[index]
-        # the contract's amounts as exact decimal text: load.replace_window turns them into micro-units
-        daily = con.sql(
-            "SELECT day, provider, account_id, max(account_name) AS account_name, service, region, currency, "
-            "CAST(sum(billed) AS VARCHAR) AS unblended_cost, CAST(sum(effective) AS VARCHAR) AS amortized_cost "
-            "FROM per_resource GROUP BY day, provider, account_id, service, region, currency ORDER BY ALL"
-        ).df()
-        resources = con.sql(
-            "SELECT day, provider, account_id, resource_id, resource_name, resource_type, service, region, currency, "
-            f"{_micros('billed')} AS unblended_micros, {_micros('effective')} AS amortized_micros, tags "
-            "FROM per_resource ORDER BY day, provider, account_id, resource_id, service, region, currency"
-        ).df()
-    finally:
+        _sum(con)
+        counts = _row(con, "SELECT COALESCE(sum(n), 0), count(*) FROM per_resource") or (0, 0)
+        daily_rows = _row(con, f"SELECT count(*) FROM ({DAILY})") or (0,)
+    except BaseException:
         con.close()
-    daily["day"] = pd.to_datetime(daily["day"]).dt.date
-    daily["estimated"] = False
-    resources["day"] = pd.to_datetime(resources["day"]).dt.date
-    resources["tags"] = _tags(resources["tags"])
-    return FocusData(daily=daily, resources=resources, windows=windows, files=files, rows=int(rows))
+        raise
+    return FocusData(con, windows, files, int(counts[0]), int(daily_rows[0]), int(counts[1]))
 
 
-def _tags(texts: pd.Series) -> pd.Series:
-    """Tags as dicts (a non-object JSON value, e.g. a list, is kept under "tags"); rows with the same text share
-    one dict."""
-    codes, uniques = pd.factorize(texts.fillna("{}"))
-    parsed = []
-    for text in uniques.tolist():
-        value = json.loads(text)
-        parsed.append(value if isinstance(value, dict) else {"tags": value})
-    out = pd.Series([parsed[c] for c in codes], index=texts.index, dtype=object)
-    return out
+def _sum(con: duckdb.DuckDBPyConnection) -> None:
+    """One pass over the files: exact (unrounded) sums per resource and day, in DuckDB's temp table per_resource,
+    in the order the store takes them."""
+    typed = (
+        f"SELECT CAST({_ts('charge_start')} AS DATE) AS day, provider, COALESCE(account_id, '') AS account_id, "
+        "COALESCE(account_name, '') AS account_name, COALESCE(service, '') AS service, "
+        "COALESCE(region, '') AS region, upper(currency) AS currency, "
+        f"CAST(billed AS {AMOUNT}) AS billed, CAST(effective AS {AMOUNT}) AS effective, "
+        "COALESCE(resource_id, '') AS resource_id, COALESCE(resource_name, '') AS resource_name, "
+        "COALESCE(resource_type, '') AS resource_type, tags FROM billing"
+    )
+    con.execute(f"CREATE TEMP VIEW typed AS {typed}")
+    con.execute(
+        "CREATE TEMP TABLE per_resource AS SELECT day, provider, account_id, max(account_name) AS account_name, "
+        "resource_id, max(resource_name) AS resource_name, max(resource_type) AS resource_type, service, region, "
+        "currency, sum(billed) AS billed, sum(effective) AS effective, max(tags) AS tags, count(*) AS n "
+        "FROM typed GROUP BY day, provider, account_id, resource_id, service, region, currency "
+        f"ORDER BY {focus_rows.RESOURCE_ORDER}"  # sorted once here, while the store is not yet written to
+    )
