@@ -1,6 +1,7 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
 from finops.columns import source_name
+from finops.ui.currency import currency_picker, store_currency
 from finops.ui.format import money, pct, plain, ratio_pct
 from finops.ui.loaders import (
     account_names,
@@ -11,6 +12,7 @@ from finops.ui.loaders import (
     forecast_view,
     home_kpis,
     overview,
+    provider_names,
     rate_card,
     schedule_savings,
     service_breakdown,
@@ -33,6 +35,7 @@ __all__ = [
     "account_names",
     "combined_costs",
     "csv_download",
+    "currency_picker",
     "data_sources",
     "date_range_picker",
     "execution_costs",
@@ -43,6 +46,7 @@ __all__ = [
     "overview",
     "pct",
     "plain",
+    "provider_names",
     "rate_card",
     "ratio_pct",
     "forecast_series",
@@ -55,6 +59,7 @@ __all__ = [
     "service_names",
     "sidecar_alive",
     "source_name",
+    "store_currency",
     "store_status",
     "table",
     "today",

@@ -38,10 +38,24 @@ def service_names(version: int) -> list[str]:  # noqa: ARG001
         return queries.services(session=s)
 
 
-@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
-def home_kpis(today: date, range_start: date, metric: str, version: int) -> reports.Kpis:  # noqa: ARG001
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def currency_totals(version: int) -> pd.DataFrame:  # noqa: ARG001
+    """Each currency's whole cost in the store: currency, unblended_cost, amortized_cost."""
     with db.session() as s:
-        return reports.home_kpis(session=s, today=today, range_start=range_start, metric=metric)
+        return queries.currency_totals(session=s)
+
+
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def provider_names(version: int) -> list[str]:  # noqa: ARG001
+    """Providers the cost data holds, sorted."""
+    with db.session() as s:
+        return queries.providers(session=s)
+
+
+@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
+def home_kpis(today: date, range_start: date, metric: str, currency: str | None, version: int) -> reports.Kpis:  # noqa: ARG001
+    with db.session() as s:
+        return reports.home_kpis(session=s, today=today, range_start=range_start, metric=metric, currency=currency)
 
 
 @st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
@@ -54,6 +68,8 @@ def overview(
     accounts: tuple[str, ...],
     services: tuple[str, ...],
     version: int,  # noqa: ARG001
+    currency: str | None = None,
+    providers: tuple[str, ...] = (),
 ) -> reports.Overview:
     with db.session() as s:
         return reports.overview(
@@ -65,13 +81,25 @@ def overview(
             metric=metric,
             accounts=accounts,
             services=services,
+            currency=currency,
+            providers=providers,
         )
 
 
 @st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
-def service_breakdown(start: date, end: date, metric: str, version: int) -> pd.DataFrame:  # noqa: ARG001
+def service_breakdown(
+    start: date,
+    end: date,
+    metric: str,
+    version: int,  # noqa: ARG001
+    currency: str | None = None,
+    accounts: tuple[str, ...] = (),
+    providers: tuple[str, ...] = (),
+) -> pd.DataFrame:
     with db.session() as s:
-        return reports.service_breakdown(session=s, start=start, end=end, metric=metric)
+        return reports.service_breakdown(
+            session=s, start=start, end=end, metric=metric, currency=currency, accounts=accounts, providers=providers
+        )
 
 
 @st.cache_data(ttl=5, max_entries=1, show_spinner=False)
