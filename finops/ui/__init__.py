@@ -3,6 +3,7 @@
 from finops.columns import source_name
 from finops.ui.currency import currency_picker, store_currency
 from finops.ui.format import money, pct, plain, ratio_pct
+from finops.ui.fx import exchange_rates_section
 from finops.ui.loaders import (
     account_names,
     combined_costs,
@@ -38,6 +39,7 @@ __all__ = [
     "currency_picker",
     "data_sources",
     "date_range_picker",
+    "exchange_rates_section",
     "execution_costs",
     "freshness_badge",
     "home_kpis",

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from finops import execution_reports, reports
-from finops.data import db, queries, rates
+from finops.data import db, exchange_rates, queries, rates
 
 
 @st.cache_data(ttl=10, max_entries=1, show_spinner=False)
@@ -175,3 +175,17 @@ def rate_card() -> pd.DataFrame:
     """The rate card; edits change no version, so a short TTL (the page clears it after an edit)."""
     with db.session() as s:
         return rates.rate_card(session=s)
+
+
+@st.cache_data(ttl=5, max_entries=1, show_spinner=False)
+def exchange_rate_table() -> pd.DataFrame:
+    """Every imported exchange rate; an import changes no data version, so a short TTL (the upload clears it)."""
+    with db.session() as s:
+        return exchange_rates.rates(session=s)
+
+
+@st.cache_data(ttl=5, max_entries=1, show_spinner=False)
+def exchange_rates_version() -> str:
+    """When rates last changed ("" without any): the cache key of converted views."""
+    with db.session() as s:
+        return exchange_rates.version(session=s)
