@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 REPORTING = "USD"
+ALL = "*"  # the currency picker's "All, converted to USD" (never an ISO code)
+ALL_LABEL = f"All, converted to {REPORTING}"
 METRICS = ("unblended_cost", "amortized_cost")
 
 

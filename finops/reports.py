@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 from sqlmodel import Session
 
-from finops import costs
+from finops import costs, fx
 from finops.currency import default_currency as _default_currency
 from finops.data import executions, queries, refresh_requests
 
@@ -130,6 +130,7 @@ class Kpis:
     potential_savings: float | None
     currency: str | None = None  # of every figure but the savings (USD: AWS's recommendations)
     forecast_currency: str | None = None  # the forecast's (the store's default): no projection in another one
+    converted: bool = False  # every currency converted to USD at imported rates (the picker's fx.ALL)
 
 
 def default_currency(*, session: Session) -> str | None:
@@ -137,11 +138,19 @@ def default_currency(*, session: Session) -> str | None:
     return _default_currency(queries.currency_totals(session=session))
 
 
+def _reads(currency: str | None):
+    """Where a view's costs come from: `queries`, or for `fx.ALL` its namesakes converted to USD."""
+    from finops import converted_costs
+
+    return converted_costs if currency == fx.ALL else queries
+
+
 def home_kpis(*, session: Session, today: date, range_start: date, metric: str, currency: str | None = None) -> Kpis:
     """Home's cards for `today` in `currency` (default: the store's); the average covers complete months from
     `range_start` on. The forecast card is the forecast's, made in the store's default currency (None otherwise)."""
     default = default_currency(session=session)
     currency = currency or default
+    reads = _reads(currency)
     _, last_day = queries.coverage(session=session)
     as_of = last_day or today
     this_month = costs.month_start(today)
@@ -149,10 +158,10 @@ def home_kpis(*, session: Session, today: date, range_start: date, metric: str, 
     mtd = 0.0
     if as_of >= this_month:
         (start, end), (p_start, p_end) = costs.month_to_date(min(as_of, today))
-        mtd = queries.total_cost(session=session, start=start, end=end, currency=currency)[metric]
-        mtd_prev = queries.total_cost(session=session, start=p_start, end=p_end, currency=currency)[metric]
+        mtd = reads.total_cost(session=session, start=start, end=end, currency=currency)[metric]
+        mtd_prev = reads.total_cost(session=session, start=p_start, end=p_end, currency=currency)[metric]
         mtd_start, change = start, costs.pct_change(mtd, mtd_prev)
-    monthly = queries.monthly_summary(session=session, start=range_start, end=this_month, currency=currency)
+    monthly = reads.monthly_summary(session=session, start=range_start, end=this_month, currency=currency)
     average, n_months = costs.average_monthly(monthly, metric, today) if len(monthly) else (None, 0)
     next_month = costs.add_months(today, 1)
     return Kpis(
@@ -170,8 +179,9 @@ def home_kpis(*, session: Session, today: date, range_start: date, metric: str, 
         else None,
         next_month=next_month,
         potential_savings=queries.potential_savings(session=session),
-        currency=currency,
+        currency=fx.REPORTING if currency == fx.ALL else currency,
         forecast_currency=default,
+        converted=currency == fx.ALL,
     )
 
 
@@ -184,6 +194,7 @@ class Overview:
     daily: pd.DataFrame  # day, service, <metric>
     daily_totals: pd.DataFrame  # day, <metric>
     currency: str | None = None  # of every figure; each frame has a `currency` column too (for its CSV)
+    converted: bool = False  # every currency converted to USD at imported rates: frames have `converted` too
 
 
 def overview(
@@ -203,11 +214,12 @@ def overview(
     """Months in `[start_month, end_month)` and days in `[daily_start, daily_end)` in `currency` (default: the
     store's), filtered."""
     currency = currency or default_currency(session=session)
-    monthly = queries.monthly_summary(
+    reads = _reads(currency)
+    monthly = reads.monthly_summary(
         session=session, start=start_month, end=end_month, by=("service",), accounts=accounts, services=services,
         currency=currency, providers=providers,
     )  # fmt: skip
-    daily = queries.daily_costs(
+    daily = reads.daily_costs(
         session=session, start=daily_start, end=daily_end, accounts=accounts, services=services, currency=currency,
         providers=providers,
     )  # fmt: skip
@@ -222,12 +234,15 @@ def overview(
     daily = costs.sum_by(daily, ["day", "service"], [metric]) if len(daily) else daily
     return Overview(
         with_currency(monthly_totals, currency), with_currency(by_service, currency), with_currency(daily, currency),
-        with_currency(daily_totals, currency), currency,
+        with_currency(daily_totals, currency), fx.REPORTING if currency == fx.ALL else currency, currency == fx.ALL,
     )  # fmt: skip
 
 
 def with_currency(frame: pd.DataFrame, currency: str | None) -> pd.DataFrame:
-    """`frame` with a last `currency` column (the currency of all its amounts), for its CSV."""
+    """`frame` with a last `currency` column (the currency of all its amounts), for its CSV; for `fx.ALL` the
+    reporting currency and then `converted` (true: converted at imported rates)."""
+    if currency == fx.ALL:
+        return with_currency(frame, fx.REPORTING).assign(converted=True)
     return frame.assign(currency=pd.Series([currency] * len(frame), index=frame.index, dtype=object))
 
 
@@ -245,10 +260,9 @@ def service_breakdown(
     (default: the store's), for the chosen accounts and providers (all when empty); last column `currency`."""
     currency = currency or default_currency(session=session)
     p_start, p_end = costs.previous_period(start, end)
+    reads = _reads(currency)
     current, previous = (
-        queries.service_costs(
-            session=session, start=a, end=b, currency=currency, accounts=accounts, providers=providers
-        )
+        reads.service_costs(session=session, start=a, end=b, currency=currency, accounts=accounts, providers=providers)
         for a, b in ((start, end), (p_start, p_end))
     )
     if current.empty and previous.empty:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from finops import auth, costs, ui
+from finops import auth, costs, fx, ui
 
 auth.require_role(auth.ADMIN)
 st.title("Home")
@@ -17,9 +17,15 @@ with left:
 with right:
     metric = ui.metric_picker("home_metric")
 currency = ui.currency_picker()
-kpis = ui.home_kpis(today, costs.add_months(today, -months), metric, currency, status.version)
+try:
+    kpis = ui.home_kpis(today, costs.add_months(today, -months), metric, currency, status.version,
+                        ui.exchange_rates_version())  # fmt: skip
+except fx.NoRate as exc:
+    st.error(f"Cannot convert to USD: {ui.plain(exc)} (Data Sources, Exchange rates).")
+    st.stop()
 cur = kpis.currency or "USD"
-st.caption(f"Amounts in {cur}" + (" (savings in USD)." if cur != "USD" else "."))
+converted = ", converted at imported exchange rates" if kpis.converted else ""
+st.caption(f"Amounts in {cur}{converted}" + (" (savings in USD)." if cur != "USD" else "."))
 
 cards = st.columns(4)
 if kpis.mtd_start is None:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from finops import auth, costs, ui
+from finops import auth, costs, fx, ui
 from finops.ui import charts
 
 auth.require_role(auth.ADMIN)
@@ -27,11 +27,16 @@ chosen_providers = p_col.multiselect("Providers", providers, placeholder="All pr
 currency = ui.currency_picker()
 p_start, p_end = costs.previous_period(start, end)
 chosen = (currency, tuple(chosen_accounts), tuple(chosen_providers))
-table = ui.service_breakdown(start, end, metric, status.version, *chosen)
-cur = currency or "USD"
+try:
+    table = ui.service_breakdown(start, end, metric, status.version, *chosen, ui.exchange_rates_version())
+except fx.NoRate as exc:
+    st.error(f"Cannot convert to USD: {ui.plain(exc)} (Data Sources, Exchange rates).")
+    st.stop()
+cur, unit = ("USD", "USD, converted") if currency == fx.ALL else (currency or "USD",) * 2
 st.caption(
     f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}, compared with "
     f"{p_start:%Y-%m-%d} to {p_end - timedelta(days=1):%Y-%m-%d}; amounts in {cur}"
+    + (", converted at imported exchange rates" if currency == fx.ALL else "")
 )
 
 if table.empty or table[metric].abs().sum() == 0:
@@ -47,7 +52,7 @@ ui.table(
         f"previous_{metric}": f"Cost previous period ({cur})",
         "share_pct": "% of total",
     },
-    hide=["currency"],
+    hide=["currency", "converted"],
     currency=cur,
     csv=(f"services_{start}_{end}.csv", "Download service breakdown", "dl_breakdown"),
 )

@@ -1,13 +1,14 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
 from finops.columns import source_name
-from finops.ui.currency import currency_picker, store_currency
+from finops.ui.currency import currency_picker, store_currency, unit
 from finops.ui.format import money, pct, plain, ratio_pct
 from finops.ui.fx import exchange_rates_section
 from finops.ui.loaders import (
     account_names,
     combined_costs,
     data_sources,
+    exchange_rates_version,
     execution_costs,
     forecast_series,
     forecast_view,
@@ -65,4 +66,6 @@ __all__ = [
     "store_status",
     "table",
     "today",
+    "unit",
+    "exchange_rates_version",
 ]

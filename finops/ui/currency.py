@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from finops import fx
 from finops.currency import default_currency, pick
-from finops.ui.loaders import currency_totals, store_status
+from finops.ui.loaders import currency_totals, exchange_rates_version, store_status
 
 KEY = "finops_currency"  # the choice, kept in st.session_state for every cost page
 FORMATS = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}  # st.column_config's money formats
@@ -11,19 +12,28 @@ FORMATS = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}  # st.column_config's m
 
 def currency_picker() -> str | None:
     """The currency the page shows: the sidebar picker's choice when the store holds several currencies, else
-    its only one (no picker); None for an empty store."""
+    its only one (no picker); None for an empty store. With exchange rates imported the picker also offers
+    `fx.ALL`: every currency converted to USD."""
     totals = currency_totals(store_status().version)
-    available = [str(c) for c in totals["currency"]]
+    currencies = [str(c) for c in totals["currency"]]
     default = default_currency(totals)
-    if len(available) <= 1:
+    if len(currencies) <= 1:
         return default
+    available = currencies + ([fx.ALL] if exchange_rates_version() else [])
     current = pick(st.session_state.get(KEY), available, default)
     choice = st.sidebar.selectbox(
         "Currency", available, index=available.index(current) if current in available else 0,
-        key="currency_picker", help="Amounts in different currencies are never added: the pages show one at a time.",
+        format_func=lambda c: fx.ALL_LABEL if c == fx.ALL else c, key="currency_picker",
+        help="Amounts in different currencies are never added: the pages show one at a time, or all of them "
+        "converted to USD at the imported exchange rates (Data Sources).",
     )  # fmt: skip
     st.session_state[KEY] = choice
     return choice
+
+
+def unit(currency: str | None, converted: bool) -> str:
+    """What figures are in, for titles and captions: "EUR", or "USD, converted" (at imported rates)."""
+    return f"{currency or 'USD'}, converted" if converted else (currency or "USD")
 
 
 def store_currency() -> str:

@@ -5,7 +5,7 @@ import streamlit as st
 from finops.auth import current_user
 from finops.data import db, exchange_rates
 from finops.markup import plain
-from finops.ui.loaders import exchange_rate_table
+from finops.ui.loaders import exchange_rate_table, exchange_rates_version
 from finops.ui.tables import table
 
 
@@ -33,5 +33,6 @@ def exchange_rates_section() -> None:
                 st.error(f"Refused, nothing imported: {plain(exc)}")
             else:
                 exchange_rate_table.clear()
+                exchange_rates_version.clear()
                 st.success(f"Imported {done.rows:,} rates of {', '.join(done.currencies)} "
                            f"({done.first_day} to {done.last_day}).")  # fmt: skip

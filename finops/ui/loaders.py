@@ -53,7 +53,14 @@ def provider_names(version: int) -> list[str]:  # noqa: ARG001
 
 
 @st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
-def home_kpis(today: date, range_start: date, metric: str, currency: str | None, version: int) -> reports.Kpis:  # noqa: ARG001
+def home_kpis(
+    today: date,
+    range_start: date,
+    metric: str,
+    currency: str | None,
+    version: int,  # noqa: ARG001
+    fx_version: str = "",  # noqa: ARG001  (exchange_rates_version: converted views change with the rates)
+) -> reports.Kpis:
     with db.session() as s:
         return reports.home_kpis(session=s, today=today, range_start=range_start, metric=metric, currency=currency)
 
@@ -70,6 +77,7 @@ def overview(
     version: int,  # noqa: ARG001
     currency: str | None = None,
     providers: tuple[str, ...] = (),
+    fx_version: str = "",  # noqa: ARG001
 ) -> reports.Overview:
     with db.session() as s:
         return reports.overview(
@@ -95,6 +103,7 @@ def service_breakdown(
     currency: str | None = None,
     accounts: tuple[str, ...] = (),
     providers: tuple[str, ...] = (),
+    fx_version: str = "",  # noqa: ARG001
 ) -> pd.DataFrame:
     with db.session() as s:
         return reports.service_breakdown(

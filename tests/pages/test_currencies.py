@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+import streamlit as st
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -103,3 +104,29 @@ def test_a_store_with_one_currency_shows_no_picker(seeded_store):
     at = open_page("pages/overview.py")
     assert not [s for s in at.sidebar.selectbox if s.key == "currency_picker"]
     assert any("Amounts in USD" in c.value for c in at.caption)
+
+
+def test_all_converted_to_usd_once_rates_are_imported(mixed_store, downloads):
+    from finops import fx
+    from finops.data import exchange_rates
+
+    at = open_page("pages/overview.py")
+    assert fx.ALL not in at.sidebar.selectbox(key="currency_picker").options  # no rates yet: no converted view
+    with Session(mixed_store) as s:
+        exchange_rates.import_rates(s, "rates.csv", text=f"currency,day,rate\nEUR,{LAST_MONTH},1.1\n")
+    st.cache_data.clear()  # the rates' loaders keep an answer for 5 seconds
+    at = open_page("pages/overview.py")
+    picker = at.sidebar.selectbox(key="currency_picker")
+    assert picker.options == ["EUR", "USD", fx.ALL_LABEL]
+    picker.set_value(fx.ALL).run()
+    assert not at.exception
+    month = at.dataframe[0].value.set_index("month")["unblended_cost"]
+    usd, eur = (store_sum(mixed_store, LAST_MONTH, THIS_MONTH, c) for c in ("USD", "EUR"))
+    assert month[LAST_MONTH] == pytest.approx(usd + eur * 1.1)
+    assert any("converted at imported exchange rates" in c.value for c in at.caption)
+    csv = pd.read_csv(io.BytesIO(downloads["monthly_totals.csv"]))
+    assert list(csv.columns)[-2:] == ["currency", "converted"] and set(csv["currency"]) == {"USD"}
+
+    at.switch_page("pages/data_sources.py").run()
+    rates = at.dataframe[-1].value
+    assert rates[["currency", "rate"]].values.tolist() == [["EUR", 1.1]]

@@ -114,3 +114,27 @@ def test_forecast_history_is_of_the_default_currency(mixed):
         assert set(frames) == {forecasts.TOTAL, f"service:{EC2}", "account:A", "account:B"}
         history = forecasts.history(session=s, series=forecasts.TOTAL, start=JAN, end=MAR)
         assert history["y"].sum() == 17.5
+
+
+def test_all_converted_to_usd_at_the_rate_in_force(mixed, tmp_path):
+    from finops import fx
+    from finops.data import exchange_rates
+
+    with Session(mixed) as s:
+        with pytest.raises(fx.NoRate, match="no EUR rate in force on 2025-01-10: it has no rate"):
+            reports.service_breakdown(session=s, start=JAN, end=FEB, metric="unblended_cost", currency=fx.ALL)
+        exchange_rates.import_rates(s, "rates.csv", text="currency,day,rate\nEUR,2025-01-01,1.1\nEUR,2025-01-11,1.2\n")
+        # days at their day's rate: 10 + 5.5 USD, 100 EUR x 1.1 (Virtual Machines), 7.25 EUR x 1.2 (Storage)
+        table = reports.service_breakdown(session=s, start=JAN, end=FEB, metric="unblended_cost", currency=fx.ALL)
+        assert table[["service", "unblended_cost", "currency", "converted"]].values.tolist() == [
+            [VM, 110.0, "USD", True], [EC2, 15.5, "USD", True], [BLOB, 8.7, "USD", True]]  # fmt: skip
+        view = reports.overview(session=s, start_month=JAN, end_month=MAR, daily_start=JAN, daily_end=MAR,
+                                metric="unblended_cost", currency=fx.ALL)  # fmt: skip
+        assert (view.currency, view.converted) == ("USD", True)
+        # months at their first day's rate: January's 107.25 EUR x 1.1, February's 30 EUR x 1.2
+        assert view.monthly_totals["unblended_cost"].tolist() == [pytest.approx(15.5 + 117.975), 38.0]
+        assert view.daily_totals["unblended_cost"].tolist() == [120.0, pytest.approx(14.2), 38.0]
+        kpis = reports.home_kpis(session=s, today=date(2025, 2, 2), range_start=JAN, metric="unblended_cost",
+                                 currency=fx.ALL)  # fmt: skip
+        assert (kpis.currency, kpis.converted, kpis.mtd, kpis.average_monthly) == ("USD", True, 38.0, 133.475)
+        assert kpis.projected_next_month is None  # the forecast is of USD alone: never shown as "all converted"
