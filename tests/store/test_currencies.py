@@ -138,3 +138,17 @@ def test_all_converted_to_usd_at_the_rate_in_force(mixed, tmp_path):
                                  currency=fx.ALL)  # fmt: skip
         assert (kpis.currency, kpis.converted, kpis.mtd, kpis.average_monthly) == ("USD", True, 38.0, 133.475)
         assert kpis.projected_next_month is None  # the forecast is of USD alone: never shown as "all converted"
+
+
+def test_cli_costs_by_currency(mixed, tmp_path, monkeypatch, capsys):
+    from finops.cli import main
+    from tests.conftest import use_store
+
+    use_store(monkeypatch, tmp_path, mixed.url.render_as_string(hide_password=False))
+    assert main(["costs", "--from", "2025-01-01", "--to", "2025-03-01", "--by", "month", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["month,unblended_cost,currency", "2025-01-01,107.250000,EUR", "2025-01-01,15.500000,USD",
+                     "2025-02-01,30.000000,EUR", "2025-02-01,2.000000,USD"]  # fmt: skip
+    assert main(["costs", "--from", "2025-01-01", "--to", "2025-03-01", "--by", "month", "--format", "csv",
+                 "--currency", "eur"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.splitlines()[1:] == ["2025-01-01,107.250000,EUR", "2025-02-01,30.000000,EUR"]
