@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, tuple_
 from sqlmodel import Session
 
+from finops.data import audit
 from finops.data.tables import ExchangeRate, utcnow
 from finops.fx import REPORTING
 
@@ -99,6 +100,8 @@ def import_rates(session: Session, path: str | Path, *, actor: str = "", text: s
     source = Path(path).name
     rows = parse(text if text is not None else Path(path).read_text(encoding="utf-8"))
     keys = [(c, d) for c, d, _ in rows]
+    days = [d for _, d, _ in rows]
+    done = Imported(len(rows), sorted({c for c, _, _ in rows}), min(days), max(days))
     now = utcnow()
     try:
         for chunk in range(0, len(keys), 500):
@@ -108,12 +111,13 @@ def import_rates(session: Session, path: str | Path, *, actor: str = "", text: s
             ExchangeRate(currency=c, day=d, rate_nanos=n, source=source, imported_at=now, imported_by=actor)
             for c, d, n in rows
         )
+        detail = {"rows": done.rows, "currencies": done.currencies, "from": done.first_day, "to": done.last_day}
+        audit.record(session, actor, "import", "exchange_rate", source, detail)
         session.commit()
     except Exception:
         session.rollback()
         raise
-    days = [d for _, d, _ in rows]
-    return Imported(len(rows), sorted({c for c, _, _ in rows}), min(days), max(days))
+    return done
 
 
 def rates(*, session: Session) -> pd.DataFrame:

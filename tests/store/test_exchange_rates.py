@@ -40,6 +40,10 @@ def test_fx_import_stores_exactly_and_replaces(cli_store, tmp_path, capsys):
     assert main(["fx", "import", str(again), "--by", "bob"]) == 0
     assert stored(cli_store)[1] == ("EUR", "2025-02-01", 1_050_000_000, "fix.csv", "bob")
     assert len(stored(cli_store)) == 3
+    with cli_store.connect() as conn:
+        log = conn.execute(text("SELECT actor, action, object_type, object_id FROM audit_log ORDER BY id")).all()
+    assert [tuple(r) for r in log] == [("ada", "import", "exchange_rate", "rates.csv"),
+                                       ("bob", "import", "exchange_rate", "fix.csv")]  # fmt: skip
     with Session(cli_store) as s:
         frame = exchange_rates.rates(session=s)
     assert frame[["currency", "day", "rate"]].values.tolist() == [
@@ -57,3 +61,19 @@ def test_a_bad_row_imports_nothing(cli_store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "refused, nothing imported: row 3, column rate: 'one'" in err
     assert stored(cli_store) == []
+    with cli_store.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM audit_log")).scalar() == 0
+
+
+def test_a_failure_mid_import_leaves_the_rates_as_they_were(engine, monkeypatch):
+    with Session(engine) as s:
+        exchange_rates.import_rates(s, "old.csv", actor="ada", text="currency,day,rate\nEUR,2025-01-01,1.1\n")
+    before = stored(engine)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(exchange_rates.audit, "record", boom)  # after the old rate is deleted, the new ones added
+    with Session(engine) as s, pytest.raises(RuntimeError, match="disk full"):
+        exchange_rates.import_rates(s, "new.csv", text="currency,day,rate\nEUR,2025-01-01,2\nGBP,2025-01-01,1.3\n")
+    assert stored(engine) == before
