@@ -56,6 +56,8 @@ def _config(kind: str, title: str, name: str, currency: str | None = None):
         return cc.NumberColumn(title, format="percent")
     if kind == "int":
         return cc.NumberColumn(title, format="%d" if name.endswith("id") else "localized")
+    if kind == "fx_rate":
+        return cc.NumberColumn(title, format="%.6f")
     if kind == "float":
         return cc.NumberColumn(title, format="%.2f")
     if kind == "date":
