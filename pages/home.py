@@ -21,8 +21,7 @@ try:
     kpis = ui.home_kpis(today, costs.add_months(today, -months), metric, currency, status.version,
                         ui.exchange_rates_version())  # fmt: skip
 except fx.NoRate as exc:
-    st.error(f"Cannot convert to USD: {ui.plain(exc)} (Data Sources, Exchange rates).")
-    st.stop()
+    ui.refuse_conversion(exc)
 cur = kpis.currency or "USD"
 converted = ", converted at imported exchange rates" if kpis.converted else ""
 st.caption(f"Amounts in {cur}{converted}" + (" (savings in USD)." if cur != "USD" else "."))

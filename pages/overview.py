@@ -38,8 +38,7 @@ try:
         ui.exchange_rates_version(),
     )  # fmt: skip
 except fx.NoRate as exc:
-    st.error(f"Cannot convert to USD: {ui.plain(exc)} (Data Sources, Exchange rates).")
-    st.stop()
+    ui.refuse_conversion(exc)
 cur, unit = data.currency or "USD", ui.unit(data.currency, data.converted)
 st.caption(f"Amounts in {cur}, converted at imported exchange rates." if data.converted else f"Amounts in {cur}.")
 
@@ -47,7 +46,7 @@ st.subheader("Monthly trend")
 if data.monthly_totals.empty:
     st.info("No cost data for this selection.")
 else:
-    st.altair_chart(charts.monthly_stacked(data.monthly_services, data.monthly_totals, metric, cur), width="stretch")
+    st.altair_chart(charts.monthly_stacked(data.monthly_services, data.monthly_totals, metric, unit), width="stretch")
     left, right = st.columns(2)
     with left:
         ui.table(data.monthly_totals, titles={metric: f"Total ({unit})"}, hide=["currency", "converted"], currency=cur,
@@ -60,7 +59,7 @@ st.subheader(f"Daily spend, last 30 days (to {status.last_day:%b %d})")
 if data.daily_totals.empty:
     st.info("No daily cost data for this selection in the last 30 days.")
 else:
-    st.altair_chart(charts.daily_stacked(data.daily, metric, cur), width="stretch")
+    st.altair_chart(charts.daily_stacked(data.daily, metric, unit), width="stretch")
     ui.table(data.daily_totals, titles={metric: f"Total ({unit})"}, hide=["currency", "converted"], currency=cur)
     ui.csv_download(data.daily, "daily_by_service.csv", "Download daily by service", "dl_daily")
 

@@ -30,8 +30,7 @@ chosen = (currency, tuple(chosen_accounts), tuple(chosen_providers))
 try:
     table = ui.service_breakdown(start, end, metric, status.version, *chosen, ui.exchange_rates_version())
 except fx.NoRate as exc:
-    st.error(f"Cannot convert to USD: {ui.plain(exc)} (Data Sources, Exchange rates).")
-    st.stop()
+    ui.refuse_conversion(exc)
 cur, unit = ("USD", "USD, converted") if currency == fx.ALL else (currency or "USD",) * 2
 st.caption(
     f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}, compared with "
@@ -56,4 +55,4 @@ ui.table(
     currency=cur,
     csv=(f"services_{start}_{end}.csv", "Download service breakdown", "dl_breakdown"),
 )
-st.altair_chart(charts.service_bars(table, metric, currency=cur), width="stretch")
+st.altair_chart(charts.service_bars(table, metric, currency=unit), width="stretch")

@@ -1,7 +1,7 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
 from finops.columns import source_name
-from finops.ui.currency import currency_picker, store_currency, unit
+from finops.ui.currency import currency_picker, refuse_conversion, store_currency, unit
 from finops.ui.format import money, pct, plain, ratio_pct
 from finops.ui.fx import exchange_rates_section
 from finops.ui.loaders import (
@@ -55,6 +55,7 @@ __all__ = [
     "forecast_series",
     "forecast_view",
     "refresh_button",
+    "refuse_conversion",
     "require_data",
     "run_progress",
     "schedule_savings",

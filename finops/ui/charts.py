@@ -9,8 +9,9 @@ PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b
 
 
 def _fmt(currency: str, decimals: int) -> str:
-    """A d3 number format for amounts in `currency`: the dollar sign for USD only (the title names the others)."""
-    return f"{'$' if currency == 'USD' else ''},.{decimals}f"
+    """A d3 number format for amounts in `currency` ("USD, converted" too): the dollar sign for USD only (the title
+    names the others)."""
+    return f"{'$' if currency.startswith('USD') else ''},.{decimals}f"
 
 
 def _money_axis(metric: str, currency: str) -> alt.Y:

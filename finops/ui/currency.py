@@ -1,9 +1,12 @@
 """The currency picker: cost pages show one currency at a time, and the choice follows the user across pages."""
 
+from typing import NoReturn
+
 import streamlit as st
 
 from finops import fx
 from finops.currency import default_currency, pick
+from finops.markup import plain
 from finops.ui.loaders import currency_totals, exchange_rates_version, store_status
 
 KEY = "finops_currency"  # the choice, kept in st.session_state for every cost page
@@ -34,6 +37,13 @@ def currency_picker() -> str | None:
 def unit(currency: str | None, converted: bool) -> str:
     """What figures are in, for titles and captions: "EUR", or "USD, converted" (at imported rates)."""
     return f"{currency or 'USD'}, converted" if converted else (currency or "USD")
+
+
+def refuse_conversion(exc: fx.NoRate) -> NoReturn:
+    """Say why figures cannot be converted to USD (a day without a rate) and stop the page: no partial figure."""
+    st.error(f"Cannot convert to USD: {plain(exc)}. Import the missing rates on Data Sources (Exchange rates).")
+    st.stop()
+    raise AssertionError("st.stop() returned")  # pragma: no cover
 
 
 def store_currency() -> str:

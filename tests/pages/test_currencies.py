@@ -13,7 +13,7 @@ from sqlmodel import Session
 from finops import costs
 from finops.data import load, users
 from finops.data.sources import CONTRACT_COLUMNS
-from tests.pages.conftest import open_page
+from tests.pages.conftest import open_page, shown
 
 TODAY = datetime.now(UTC).date()
 THIS_MONTH = costs.month_start(TODAY)
@@ -130,3 +130,19 @@ def test_all_converted_to_usd_once_rates_are_imported(mixed_store, downloads):
     at.switch_page("pages/data_sources.py").run()
     rates = at.dataframe[-1].value
     assert rates[["currency", "rate"]].values.tolist() == [["EUR", 1.1]]
+
+
+def test_a_day_without_a_rate_is_refused_not_guessed(mixed_store):
+    from finops import fx
+    from finops.data import exchange_rates
+
+    with Session(mixed_store) as s:
+        exchange_rates.import_rates(s, "late.csv", text=f"currency,day,rate\nEUR,{THIS_MONTH},1.1\n")
+    at = open_page("pages/service_breakdown.py")
+    at.sidebar.selectbox(key="currency_picker").set_value(fx.ALL).run()
+    assert not at.exception and len(at.dataframe) == 0 and len(at.metric) == 0
+    assert [shown(e.value) for e in at.error] == [
+        f"Cannot convert to USD: no EUR rate in force on {TODAY - timedelta(days=30)}: its first rate is of "
+        f"{THIS_MONTH} (import rates from {TODAY - timedelta(days=30)} on). Import the missing rates on Data Sources "
+        "(Exchange rates)."
+    ]
