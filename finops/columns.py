@@ -19,7 +19,7 @@ class Column:
 
 MONEY_KINDS = ("money", "estimate", "hourly")
 PLACES = {"money": 6, "hourly": 6, "estimate": 2, "change_pct": 6, "share_pct": 6, "ratio": 6, "float": 6,
-          "percent": 1}  # fmt: skip
+          "percent": 1, "fx_rate": 9}  # fmt: skip
 
 COLUMNS: dict[str, Column] = {
     # costs
@@ -124,6 +124,9 @@ COLUMNS: dict[str, Column] = {
     "compute_type": Column("Compute type"),
     "compute_count": Column("Units", "int"),
     "usd_per_hour": Column("USD per unit-hour", "hourly"),
+    "rate": Column("USD per unit", "fx_rate"),  # an exchange rate (finops.data.exchange_rates)
+    "imported_at": Column("Imported", "datetime"),
+    "converted": Column("Converted to USD", "bool"),
     "gpu": Column("GPU", "bool"),
     "effective_from": Column("In force from", "date"),
     "in_force": Column("In force", "bool"),
@@ -201,7 +204,6 @@ COLUMNS: dict[str, Column] = {
     "location": Column("Location"),
     "files": Column("Files", "int"),
     "times_delivered": Column("Times delivered", "int"),
-    "imported_at": Column("Last import", "datetime"),
     "checked_at": Column("Last look", "datetime"),
 }
 

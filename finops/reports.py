@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 from sqlmodel import Session
 
-from finops import costs
+from finops import costs, fx
+from finops.currency import default_currency as _default_currency
 from finops.data import executions, queries, refresh_requests
 
 
@@ -127,10 +128,29 @@ class Kpis:
     projected_next_month: float | None
     next_month: date
     potential_savings: float | None
+    currency: str | None = None  # of every figure but the savings (USD: AWS's recommendations)
+    forecast_currency: str | None = None  # the forecast's (the store's default): no projection in another one
+    converted: bool = False  # every currency converted to USD at imported rates (the picker's fx.ALL)
 
 
-def home_kpis(*, session: Session, today: date, range_start: date, metric: str) -> Kpis:
-    """Home's cards for `today`; the average covers complete months from `range_start` on."""
+def default_currency(*, session: Session) -> str | None:
+    """The currency views show unless one is picked (`currency.default_currency`); None for an empty store."""
+    return _default_currency(queries.currency_totals(session=session))
+
+
+def _reads(currency: str | None):
+    """Where a view's costs come from: `queries`, or for `fx.ALL` its namesakes converted to USD."""
+    from finops import converted_costs
+
+    return converted_costs if currency == fx.ALL else queries
+
+
+def home_kpis(*, session: Session, today: date, range_start: date, metric: str, currency: str | None = None) -> Kpis:
+    """Home's cards for `today` in `currency` (default: the store's); the average covers complete months from
+    `range_start` on. The forecast card is the forecast's, made in the store's default currency (None otherwise)."""
+    default = default_currency(session=session)
+    currency = currency or default
+    reads = _reads(currency)
     _, last_day = queries.coverage(session=session)
     as_of = last_day or today
     this_month = costs.month_start(today)
@@ -138,10 +158,10 @@ def home_kpis(*, session: Session, today: date, range_start: date, metric: str) 
     mtd = 0.0
     if as_of >= this_month:
         (start, end), (p_start, p_end) = costs.month_to_date(min(as_of, today))
-        mtd = queries.total_cost(session=session, start=start, end=end)[metric]
-        mtd_prev = queries.total_cost(session=session, start=p_start, end=p_end)[metric]
+        mtd = reads.total_cost(session=session, start=start, end=end, currency=currency)[metric]
+        mtd_prev = reads.total_cost(session=session, start=p_start, end=p_end, currency=currency)[metric]
         mtd_start, change = start, costs.pct_change(mtd, mtd_prev)
-    monthly = queries.monthly_summary(session=session, start=range_start, end=this_month)
+    monthly = reads.monthly_summary(session=session, start=range_start, end=this_month, currency=currency)
     average, n_months = costs.average_monthly(monthly, metric, today) if len(monthly) else (None, 0)
     next_month = costs.add_months(today, 1)
     return Kpis(
@@ -154,9 +174,14 @@ def home_kpis(*, session: Session, today: date, range_start: date, metric: str) 
         average_months=n_months,
         projected_next_month=queries.forecast_total(
             session=session, start=next_month, end=costs.add_months(next_month, 1)
-        ),
+        )
+        if currency == default
+        else None,
         next_month=next_month,
         potential_savings=queries.potential_savings(session=session),
+        currency=fx.REPORTING if currency == fx.ALL else currency,
+        forecast_currency=default,
+        converted=currency == fx.ALL,
     )
 
 
@@ -168,6 +193,8 @@ class Overview:
     monthly_services: pd.DataFrame  # month, service, <metric>
     daily: pd.DataFrame  # day, service, <metric>
     daily_totals: pd.DataFrame  # day, <metric>
+    currency: str | None = None  # of every figure; each frame has a `currency` column too (for its CSV)
+    converted: bool = False  # every currency converted to USD at imported rates: frames have `converted` too
 
 
 def overview(
@@ -181,12 +208,21 @@ def overview(
     accounts: tuple[str, ...] = (),
     services: tuple[str, ...] = (),
     top_n: int = 8,
+    currency: str | None = None,
+    providers: tuple[str, ...] = (),
 ) -> Overview:
-    """Months in `[start_month, end_month)` and days in `[daily_start, daily_end)`, filtered."""
-    monthly = queries.monthly_summary(
-        session=session, start=start_month, end=end_month, by=("service",), accounts=accounts, services=services
-    )
-    daily = queries.daily_costs(session=session, start=daily_start, end=daily_end, accounts=accounts, services=services)
+    """Months in `[start_month, end_month)` and days in `[daily_start, daily_end)` in `currency` (default: the
+    store's), filtered."""
+    currency = currency or default_currency(session=session)
+    reads = _reads(currency)
+    monthly = reads.monthly_summary(
+        session=session, start=start_month, end=end_month, by=("service",), accounts=accounts, services=services,
+        currency=currency, providers=providers,
+    )  # fmt: skip
+    daily = reads.daily_costs(
+        session=session, start=daily_start, end=daily_end, accounts=accounts, services=services, currency=currency,
+        providers=providers,
+    )  # fmt: skip
     if monthly.empty:
         monthly_totals = pd.DataFrame(columns=["month", metric, "mom_pct"])
         by_service = pd.DataFrame(columns=["month", "service", metric])
@@ -196,17 +232,44 @@ def overview(
     daily_totals = costs.daily_totals(daily, metric) if len(daily) else pd.DataFrame(columns=["day", metric])
     daily = costs.top_n_with_other(daily, "service", metric, top_n) if len(daily) else daily
     daily = costs.sum_by(daily, ["day", "service"], [metric]) if len(daily) else daily
-    return Overview(monthly_totals, by_service, daily, daily_totals)
+    return Overview(
+        with_currency(monthly_totals, currency), with_currency(by_service, currency), with_currency(daily, currency),
+        with_currency(daily_totals, currency), fx.REPORTING if currency == fx.ALL else currency, currency == fx.ALL,
+    )  # fmt: skip
 
 
-def service_breakdown(*, session: Session, start: date, end: date, metric: str) -> pd.DataFrame:
-    """Per service for `[start, end)` beside the previous period (see costs.previous_period)."""
+def with_currency(frame: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+    """`frame` with a last `currency` column (the currency of all its amounts), for its CSV; for `fx.ALL` the
+    reporting currency and then `converted` (true: converted at imported rates)."""
+    if currency == fx.ALL:
+        return with_currency(frame, fx.REPORTING).assign(converted=True)
+    return frame.assign(currency=pd.Series([currency] * len(frame), index=frame.index, dtype=object))
+
+
+def service_breakdown(
+    *,
+    session: Session,
+    start: date,
+    end: date,
+    metric: str,
+    currency: str | None = None,
+    accounts: tuple[str, ...] = (),
+    providers: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Per service for `[start, end)` beside the previous period (see costs.previous_period), in `currency`
+    (default: the store's), for the chosen accounts and providers (all when empty); last column `currency`."""
+    currency = currency or default_currency(session=session)
     p_start, p_end = costs.previous_period(start, end)
-    current = queries.service_costs(session=session, start=start, end=end)
-    previous = queries.service_costs(session=session, start=p_start, end=p_end)
+    reads = _reads(currency)
+    current, previous = (
+        reads.service_costs(session=session, start=a, end=b, currency=currency, accounts=accounts, providers=providers)
+        for a, b in ((start, end), (p_start, p_end))
+    )
     if current.empty and previous.empty:
-        return pd.DataFrame(columns=["service", metric, f"previous_{metric}", "change_pct", "share_pct"])
-    return costs.service_comparison(current, previous, metric)
+        table = pd.DataFrame(columns=["service", metric, f"previous_{metric}", "change_pct", "share_pct"])
+    else:
+        table = costs.service_comparison(current, previous, metric)
+    return with_currency(table, currency)
 
 
 def last_days(as_of: date, days: int) -> tuple[date, date]:
@@ -260,9 +323,17 @@ def data_sources(*, session: Session, now: datetime, focus_paths: Sequence[str] 
 
 
 def cost_report(
-    *, session: Session, start: date, end: date, grain: str, dims: Sequence[str], metric: str
+    *,
+    session: Session,
+    start: date,
+    end: date,
+    grain: str,
+    dims: Sequence[str],
+    metric: str,
+    currency: str | None = None,
 ) -> pd.DataFrame:
-    """Cost per `grain` ("day" or "month") and `dims` ("service", "account") over `[start, end)`.
+    """Cost per `grain` ("day" or "month") and `dims` ("service", "account") over `[start, end)`, per currency
+    (or of `currency` only).
 
     Returns <grain>, [service], [account_id, account_name], <metric>, currency, sorted by <grain> then cost
     (highest first). Months cut by the window only count the window's days.
@@ -271,9 +342,9 @@ def cost_report(
     labels = ["account_name"] * ("account" in dims)
     columns = keys + labels + [metric, "currency"]
     if grain == "month" and start.day == 1 and end.day == 1:
-        rows = queries.monthly_summary(session=session, start=start, end=end, by=dims)  # whole months: rollups
+        rows = queries.monthly_summary(session=session, start=start, end=end, by=dims, currency=currency)  # rollups
     else:
-        rows = queries.daily_costs_by(session=session, start=start, end=end, by=dims)
+        rows = queries.daily_costs_by(session=session, start=start, end=end, by=dims, currency=currency)
         if grain == "month":
             rows["month"] = [costs.month_start(day) for day in rows["day"]]
     if rows.empty:
@@ -298,6 +369,7 @@ class ForecastView:
     forecast: pd.DataFrame  # ds, yhat, yhat_lower, yhat_upper at the chosen level
     monthly: pd.DataFrame  # month, yhat, yhat_lower, yhat_upper, days
     aws: pd.DataFrame  # AWS's own forecast (total only), ds, yhat, yhat_lower, yhat_upper
+    currency: str | None = None  # of history and forecast: the store's default (forecasts.forecast_currency)
 
 
 def forecast_series(*, session: Session) -> pd.DataFrame:
@@ -333,5 +405,5 @@ def forecast_view(*, session: Session, series: str, level: int, history_days: in
     aws = forecasts.aws_forecast(session=session) if series == forecasts.TOTAL else empty
     return ForecastView(
         run.id, run.created_at, stored, forecasts.series_table(session=session, run_id=run.id), history, points,
-        forecasts.monthly(points), aws,
+        forecasts.monthly(points), aws, forecasts.forecast_currency(session=session),
     )  # fmt: skip

@@ -30,13 +30,14 @@ with db.session() as s:
         dimension=None if dimension == "all" else dimension, events=True,
     )  # fmt: skip
 
-st.caption(f"{len(table)} anomalies. FinOps's own come from a robust seasonal model per service and per account "
-           "(one row when both see the same rise); AWS's from AWS Cost Anomaly Detection.")  # fmt: skip
-ui.table(table, hide=["id", "score"], csv=("anomalies.csv", "Download anomalies", "dl_anomalies"))
+cur = ui.store_currency()
+st.caption(f"{len(table)} anomalies, amounts in {cur}. FinOps's own come from a robust seasonal model per service "
+           "and per account (one row when both see the same rise); AWS's from AWS Cost Anomaly Detection.")  # fmt: skip
+ui.table(table, hide=["id", "score"], currency=cur, csv=("anomalies.csv", "Download anomalies", "dl_anomalies"))
 if table.empty:
     st.stop()
 
-labels = {r.id: f"{r.start_day} · {r.service or r.account_id or 'AWS monitor'} · {ui.money(r.impact)} "
+labels = {r.id: f"{r.start_day} · {r.service or r.account_id or 'AWS monitor'} · {ui.money(r.impact, cur)} "
               f"({ui.source_name(r.source)})" for r in table.itertuples()}  # fmt: skip
 chosen = st.selectbox("Anomaly", list(labels), format_func=labels.get, key="an_selected")
 with db.session() as s:
@@ -46,7 +47,7 @@ picked = table.set_index("id").loc[chosen]
 for series, view in views:  # the service's and the account's series when both saw the rise
     if len(views) > 1:
         st.markdown(ui.plain(f"By {view.dimension}: {view.service or view.account_id}"))
-    st.altair_chart(charts.anomaly_window(series, view.start_day, view.end_day or view.start_day), width="stretch")
+    st.altair_chart(charts.anomaly_window(series, view.start_day, view.end_day or view.start_day, cur), width="stretch")
 if picked["low_confidence"]:
     st.warning("Low confidence: the series had little history when this happened.")
 st.markdown(f"**Contributors:** {ui.plain(picked['contributors']) or '—'}", help="Largest impact first")

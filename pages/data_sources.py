@@ -73,3 +73,5 @@ st.caption(
 )
 if not sources.price_sources.empty:
     ui.table(sources.price_sources, titles={"source": "Price from", "resources": "AWS resources"})
+
+ui.exchange_rates_section()  # issue 14: exchange rates (kept last, in finops/ui/fx.py)

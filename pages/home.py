@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from finops import auth, costs, ui
+from finops import auth, costs, fx, ui
 
 auth.require_role(auth.ADMIN)
 st.title("Home")
@@ -16,31 +16,43 @@ with left:
     months = st.selectbox("Average over", [3, 6, 12, 24], index=2, format_func=lambda n: f"last {n} months")
 with right:
     metric = ui.metric_picker("home_metric")
-kpis = ui.home_kpis(today, costs.add_months(today, -months), metric, status.version)
+currency = ui.currency_picker()
+try:
+    kpis = ui.home_kpis(today, costs.add_months(today, -months), metric, currency, status.version,
+                        ui.exchange_rates_version())  # fmt: skip
+except fx.NoRate as exc:
+    ui.refuse_conversion(exc)
+cur = kpis.currency or "USD"
+converted = ", converted at imported exchange rates" if kpis.converted else ""
+st.caption(f"Amounts in {cur}{converted}" + (" (savings in USD)." if cur != "USD" else "."))
 
 cards = st.columns(4)
 if kpis.mtd_start is None:
-    cards[0].metric("Current Month Spend", ui.money(0), help=f"No data for {today:%B} yet (data as of {kpis.as_of}).")
+    cards[0].metric(
+        "Current Month Spend", ui.money(0, cur), help=f"No data for {today:%B} yet (data as of {kpis.as_of})."
+    )
 else:
     cards[0].metric(
         "Current Month Spend",
-        ui.money(kpis.mtd),
+        ui.money(kpis.mtd, cur),
         ui.pct(kpis.mtd_change_pct),
         delta_color="inverse",
         help=f"{kpis.mtd_start:%b %d} – {kpis.as_of:%b %d}, against the same days of last month "
-        f"({ui.money(kpis.mtd_previous)}).",
+        f"({ui.money(kpis.mtd_previous, cur)}).",
     )
 cards[1].metric(
     "Average Monthly Cost",
-    ui.money(kpis.average_monthly),
+    ui.money(kpis.average_monthly, cur),
     help=f"Mean of the {kpis.average_months} complete months in the last {months} months.",
 )
 cards[2].metric(
     f"Projected Next Month ({kpis.next_month:%B})",
-    ui.money(kpis.projected_next_month) if kpis.projected_next_month is not None else "Not yet",
+    ui.money(kpis.projected_next_month, cur) if kpis.projected_next_month is not None else "Not yet",
     help="Sum of the daily total-spend forecast over next month, from the newest forecast run.",
 )
-if kpis.projected_next_month is None:
+if kpis.forecast_currency and kpis.currency != kpis.forecast_currency:
+    cards[2].caption(f"Forecasts are made in {kpis.forecast_currency}, the store's default currency.")
+elif kpis.projected_next_month is None:
     cards[2].caption("No forecast yet: forecasts appear once the sidecar has computed them.")
 cards[3].metric(
     "Potential Savings",

@@ -66,5 +66,13 @@ async def admin(actor: Caller) -> Actor:
 Admin = Annotated[Actor, Depends(admin)]
 Months = Annotated[int, Query(ge=1, le=120, description="How many months (1-120)")]
 Metric = Annotated[Literal["unblended", "amortized"], Query(description="Cost metric of the cloud bill")]
+Currency = Annotated[
+    str | None,
+    Query(
+        pattern="^[A-Z]{3}$",
+        description="ISO code of the figures' currency (default: the store's, USD when it holds USD, else the one "
+        "with the most cost); amounts in different currencies are never added",
+    ),
+]
 Format = Annotated[Literal["json", "csv"], Query(alias="format", description="json, or csv (formula-safe)")]
 METRICS = {"unblended": "unblended_cost", "amortized": "amortized_cost"}

@@ -48,6 +48,19 @@ class Context:
             "stale_reason": reason,
         }
 
+    def currency(self, asked: str | None) -> str | None:
+        """The currency of this answer's figures: `asked` (422 when the store holds none of it) or the store's
+        default; the meta and the X-Data-Currency header name it from then on."""
+        found = self.meta["currencies"]
+        assert isinstance(found, list)
+        if asked is not None and found and asked not in found:
+            from finops.api.errors import ApiError
+
+            raise ApiError(422, f"currency: the store holds no {asked} (it holds {', '.join(found)})", "currency")
+        chosen = asked or _default_currency(self.session, self.status.version)
+        self.meta["currency"] = chosen
+        return chosen
+
     def headers(self) -> dict[str, str]:
         """The meta as headers too, for CSV bodies and 304 answers."""
         found = self.meta["currencies"]
@@ -100,6 +113,16 @@ def _currencies(session: Session, version: int) -> list[str]:
         for old in [v for v in _CURRENCIES if v != version]:
             _CURRENCIES.pop(old, None)
     return found
+
+
+_DEFAULTS: dict[int, str | None] = {}  # per data version, as _CURRENCIES
+
+
+def _default_currency(session: Session, version: int) -> str | None:
+    if version not in _DEFAULTS:
+        _DEFAULTS.clear()
+        _DEFAULTS[version] = reports.default_currency(session=session)
+    return _DEFAULTS[version]
 
 
 def _plain(value):

@@ -21,7 +21,11 @@ class Meta(BaseModel):
     data_version: int = Field(description="Id of the newest successful refresh (the UI's cache key)")
     executions_version: int = Field(description="Id of the newest stored execution (0: none)")
     last_day: date | None = Field(description="The last day with cost data")
-    currency: str | None = Field(description="The currency of the figures; null when the store holds none or several")
+    currency: str | None = Field(
+        description="The currency of the figures (a cost endpoint's `currency` parameter, else the store's default: "
+        "USD when it holds USD, else the one with the most cost); null when the store holds none, or, for answers "
+        "without cost figures, several"
+    )
     currencies: list[str]
     stale: bool = Field(description="True when the latest refresh failed or none succeeded for 24 hours")
     stale_reason: str | None
@@ -55,6 +59,7 @@ class ServiceRow(BaseModel):
     previous_cost: float
     change_pct: float | None
     share_pct: float | None
+    currency: str
 
 
 class ServiceBreakdown(BaseModel):

@@ -18,19 +18,22 @@ TOP_RUNS = 100
 ANOMALY_DAYS = 180  # the Anomalies page's default window
 
 
-def monthly_costs(s: Session, today: date, months: int, metric: str, by: str) -> pd.DataFrame:
-    """Whole months, the current one to date, as `finops costs --by month[,service|account]` gives them."""
+def monthly_costs(s: Session, today: date, months: int, metric: str, by: str, currency: str | None) -> pd.DataFrame:
+    """Whole months, the current one to date, in `currency`, as `finops costs --by month[,service|account]` gives
+    them."""
     start, end = costs.month_window(today, months)
-    table = reports.cost_report(session=s, start=start, end=end, grain="month", dims=BY_DIMS[by], metric=metric)
+    table = reports.cost_report(
+        session=s, start=start, end=end, grain="month", dims=BY_DIMS[by], metric=metric, currency=currency
+    )
     return table.rename(columns={metric: "cost"})
 
 
-def daily_costs(s: Session, last_day: date | None, days: int, metric: str) -> pd.DataFrame:
-    """The `days` days ending on the last day with data (Overview's daily spend), one total per day."""
+def daily_costs(s: Session, last_day: date | None, days: int, metric: str, currency: str | None) -> pd.DataFrame:
+    """The `days` days ending on the last day with data (Overview's daily spend), one total per day in `currency`."""
     if last_day is None:
         return pd.DataFrame(columns=["day", "cost", "currency"])
     start, end = reports.last_days(last_day, days)
-    table = reports.cost_report(session=s, start=start, end=end, grain="day", dims=(), metric=metric)
+    table = reports.cost_report(session=s, start=start, end=end, grain="day", dims=(), metric=metric, currency=currency)
     return table.rename(columns={metric: "cost"})
 
 
@@ -41,9 +44,10 @@ def breakdown_window(today: date, start: date | None, end: date | None) -> tuple
     return first, last + timedelta(days=1)
 
 
-def service_breakdown(s: Session, start: date, end: date, metric: str) -> pd.DataFrame:
-    """Per service in `[start, end)` beside the previous period (the Service Breakdown page's table)."""
-    table = reports.service_breakdown(session=s, start=start, end=end, metric=metric)
+def service_breakdown(s: Session, start: date, end: date, metric: str, currency: str | None) -> pd.DataFrame:
+    """Per service in `[start, end)` beside the previous period in `currency` (the Service Breakdown page's
+    table)."""
+    table = reports.service_breakdown(session=s, start=start, end=end, metric=metric, currency=currency)
     return table.rename(columns={metric: "cost", f"previous_{metric}": "previous_cost"})
 
 

@@ -6,9 +6,9 @@ behind anyone's back. Exit codes: 0 done, 1 the command failed (one line on stde
 invalid FINOPS_* setting (one line naming it).
 
 One module per command group, each holding its parser (`register`) beside its handlers: `store` (init,
-bootstrap, demo, ui), `costs`, `refresh`, `inventory` (resources), `executions` (executions, rates), `insights`
-(forecast, anomalies), `imports` (import focus), `exports` (export focus), `people` (users), `planner`
-(schedules), `budgeting` (budgets, alerts), `api` (api, tokens).
+bootstrap, demo, ui), `costs`, `refresh`, `inventory` (resources), `executions` (executions, rates), `fx` (exchange
+rates), `insights` (forecast, anomalies), `imports` (import focus), `exports` (export focus), `people` (users),
+`planner` (schedules), `budgeting` (budgets, alerts), `api` (api, tokens).
 What they share is in `common`.
 """
 
@@ -24,6 +24,7 @@ from finops.cli import (
     costs,
     executions,
     exports,
+    fx,
     imports,
     insights,
     inventory,
@@ -37,7 +38,7 @@ from finops.data import rates, resources, tokens, users
 from finops.data.db import StoreUnavailable
 from finops.settings import InvalidSettings, get_settings
 
-GROUPS = (store, refresh, imports, exports, costs, inventory, executions, insights, planner, budgeting, people, api)
+GROUPS = (store, refresh, imports, exports, costs, inventory, executions, fx, insights, planner, budgeting, people, api)
 REFUSALS = (
     CommandError,
     StoreUnavailable,

@@ -58,6 +58,10 @@ def register(commands) -> None:
         help="day or month, then optionally service and/or account (default: month,service)",
     )
     sub.add_argument("--metric", choices=tuple(queries.METRICS), default="unblended", help="default: unblended")
+    sub.add_argument(
+        "--currency", metavar="CODE", type=str.upper, help="only amounts in this currency (default: every currency, "
+        "one row each; amounts in different currencies are never added)",
+    )  # fmt: skip
     sub.add_argument("--format", choices=("table", "csv", "json"), default="table", help="default: table")
     sub.set_defaults(handler=run_costs, parser=sub, check=check)
 
@@ -73,7 +77,9 @@ def run_costs(args) -> int:
     grain, dims = args.by[0], args.by[1:]
     metric = queries.METRICS[args.metric]
     with db.session() as s:
-        report = reports.cost_report(session=s, start=args.start, end=args.end, grain=grain, dims=dims, metric=metric)
+        report = reports.cost_report(
+            session=s, start=args.start, end=args.end, grain=grain, dims=dims, metric=metric, currency=args.currency
+        )
     report[metric] = report[metric].astype("float64").round(6)
     if args.format == "csv":
         sys.stdout.write(to_csv_bytes(report).decode("utf-8"))

@@ -98,8 +98,10 @@ def _detect(session: Session, settings: Any, write) -> dict:
     if first is None:
         return {"detected": 0, "new": 0, "updated": 0, "dropped": 0}
     since = first + timedelta(days=anomaly_detector.REPORT_AFTER_DAYS)
+    # one currency, the one forecasts use (the store's default): amounts in different currencies are never added
+    currency = forecasts.forecast_currency(session=session)
     daily = queries.daily_costs_by(
-        session=session, start=first, end=last + timedelta(days=1), by=["service", "account"]
+        session=session, start=first, end=last + timedelta(days=1), by=["service", "account"], currency=currency
     )
     session.commit()  # end the read: the progress is written from another session
     write(STEPS[1], 1, len(STEPS))

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from finops.data.tables import AuditLog
 
 COLUMNS = ["at", "actor", "action", "object_type", "object_id", "detail"]
-OBJECT_TYPES = ("resource_group", "schedule", "budget", "budget_action", "execution_rate", "api_token")
+OBJECT_TYPES = ("resource_group", "schedule", "budget", "budget_action", "execution_rate", "api_token", "exchange_rate")
 MAX_ENTRIES = 10_000
 
 

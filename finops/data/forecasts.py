@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
+from finops.currency import default_currency
 from finops.data import queries
 from finops.data.tables import AwsForecast, ForecastPoint, ForecastRun, ForecastSeries, utcnow
 from finops.models import forecast_batch, forecaster
@@ -68,6 +69,11 @@ def parse_series(name: str) -> tuple[str, str]:
     return kind, key
 
 
+def forecast_currency(*, session: Session) -> str | None:
+    """The currency forecasts are made in: the store's default (`currency.default_currency`)."""
+    return default_currency(queries.currency_totals(session=session))
+
+
 def history_frames(
     *, session: Session, top_n: int, metric: str = "unblended_cost", end: date | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -76,7 +82,9 @@ def history_frames(
     if first is None:
         return {}
     end = end or last + timedelta(days=1)
-    daily = queries.daily_costs_by(session=session, start=first, end=end, by=["service", "account"])
+    # one currency: the store's default (amounts in different currencies are never added)
+    currency = forecast_currency(session=session)
+    daily = queries.daily_costs_by(session=session, start=first, end=end, by=["service", "account"], currency=currency)
     if daily.empty:
         return {}
     daily["ds"] = pd.to_datetime(daily["day"])
@@ -228,12 +236,15 @@ def points(*, session: Session, run_id: int, series: str) -> pd.DataFrame:
 
 
 def history(*, session: Session, series: str, start: date, end: date, metric: str = "unblended_cost") -> pd.DataFrame:
-    """A series' actual daily cost in `[start, end)` as `ds, y` (days without cost are 0)."""
+    """A series' actual daily cost in `[start, end)` as `ds, y` (days without cost are 0), in the currency forecasts
+    are made in (`forecast_currency`)."""
     kind, key = parse_series(series)
+    currency = forecast_currency(session=session)
     if kind == "account":
-        daily = queries.daily_costs(session=session, start=start, end=end, accounts=[key])
+        daily = queries.daily_costs(session=session, start=start, end=end, accounts=[key], currency=currency)
     else:
-        daily = queries.daily_costs(session=session, start=start, end=end, services=[key] if key else ())
+        services = [key] if key else ()
+        daily = queries.daily_costs(session=session, start=start, end=end, services=services, currency=currency)
     days = pd.date_range(start, end - timedelta(days=1), freq="D")
     if daily.empty:
         return pd.DataFrame({"ds": days, "y": 0.0})

@@ -100,17 +100,19 @@ def _grouped(
     by: Sequence[str],
     accounts: Sequence[str] = (),
     services: Sequence[str] = (),
+    currency: str | None = None,
+    providers: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Costs per `time_col` in `[start, end)` and currency, also per service and/or account, summed in SQL.
 
     `tables` is (per-account table, per-service rollup): the smaller rollup serves whenever no account is
-    grouped or filtered.
+    grouped and no account or provider filtered (the rollups keep no provider). `currency` keeps that one only.
     """
     unknown = set(by) - {"service", "account"}
     if unknown:
         raise ValueError(f"cannot group costs by {', '.join(sorted(unknown))}")
     per_account, rollup = tables
-    c = (per_account if "account" in by or accounts else rollup).__table__.c
+    c = (per_account if "account" in by or accounts or providers else rollup).__table__.c
     keys = [c[time_col]] + ([c.service] if "service" in by else []) + ([c.account_id] if "account" in by else [])
     labels = [func.max(c.account_name)] if "account" in by else []
     stmt = (
@@ -119,12 +121,22 @@ def _grouped(
         .group_by(*keys, c.currency)
         .order_by(*keys, c.currency)
     )
+    stmt = _filtered(stmt, c, accounts, services, currency, providers)
+    columns = [k.name for k in keys] + ["account_name"] * bool(labels) + ["currency"]
+    return _dates(_frame(session, stmt, [*columns, "unblended_micros", "amortized_micros"]), time_col)
+
+
+def _filtered(stmt, c, accounts: Sequence[str], services: Sequence[str], currency: str | None, providers=()):
+    """`stmt` kept to the chosen accounts, services, currency and providers (each: all when empty)."""
     if accounts:
         stmt = stmt.where(c.account_id.in_(list(accounts)))
     if services:
         stmt = stmt.where(c.service.in_(list(services)))
-    columns = [k.name for k in keys] + ["account_name"] * bool(labels) + ["currency"]
-    return _dates(_frame(session, stmt, [*columns, "unblended_micros", "amortized_micros"]), time_col)
+    if currency:
+        stmt = stmt.where(c.currency == currency)
+    if providers:
+        stmt = stmt.where(c.provider.in_(list(providers)))
+    return stmt
 
 
 def monthly_summary(
@@ -135,12 +147,16 @@ def monthly_summary(
     by: Sequence[str] = (),
     accounts: Sequence[str] = (),
     services: Sequence[str] = (),
+    currency: str | None = None,
+    providers: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Cost per month for months starting in `[start, end)`, also per service and/or account (`by`).
+    """Cost per month for months starting in `[start, end)`, also per service and/or account (`by`), per currency
+    (or of `currency` only).
 
     Returns month, [service], [account_id, account_name], currency, unblended_cost, amortized_cost, sorted.
     """
-    return _grouped(session, "month", (CostMonthly, CostMonthlyService), start, end, by, accounts, services)
+    tables = (CostMonthly, CostMonthlyService)
+    return _grouped(session, "month", tables, start, end, by, accounts, services, currency, providers)
 
 
 def daily_costs(
@@ -150,56 +166,86 @@ def daily_costs(
     end: date,
     accounts: Sequence[str] = (),
     services: Sequence[str] = (),
+    currency: str | None = None,
+    providers: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Cost per day and service over `[start, end)`, summed over the chosen accounts (all when empty).
+    """Cost per day and service over `[start, end)` in `currency`, summed over the chosen accounts and providers
+    (all when empty). Without `currency` the store must hold one currency only: amounts are never added across
+    currencies (ValueError).
 
     Returns day, service, unblended_cost, amortized_cost.
     """
-    if not accounts:
-        c = CostDailyService.__table__.c
-    else:
-        c = CostDaily.__table__.c
+    currency = currency or _only_currency(session)
+    c = _daily_table(per_account=bool(accounts or providers))
     stmt = (
         select(c.day, c.service, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
         .where(c.day >= start, c.day < end)
         .group_by(c.day, c.service)
     )
-    if accounts:
-        stmt = stmt.where(c.account_id.in_(list(accounts)))
-    if services:
-        stmt = stmt.where(c.service.in_(list(services)))
+    stmt = _filtered(stmt, c, accounts, services, currency, providers)
     return _dates(_frame(session, stmt, ["day", "service", "unblended_micros", "amortized_micros"]), "day")
 
 
-def daily_costs_by(*, session: Session, start: date, end: date, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Cost per day over `[start, end)`, also per service and/or account (`by`).
+def daily_costs_by(
+    *, session: Session, start: date, end: date, by: Sequence[str] = (), currency: str | None = None
+) -> pd.DataFrame:
+    """Cost per day over `[start, end)`, also per service and/or account (`by`), per currency (or of `currency`).
 
     Returns day, [service], [account_id, account_name], currency, unblended_cost, amortized_cost, sorted.
     """
-    return _grouped(session, "day", (CostDaily, CostDailyService), start, end, by)
+    return _grouped(session, "day", (CostDaily, CostDailyService), start, end, by, currency=currency)
 
 
-def service_costs(*, session: Session, start: date, end: date) -> pd.DataFrame:
-    """Cost per service over `[start, end)`: service, unblended_cost, amortized_cost."""
-    c = CostDailyService.__table__.c
+def service_costs(
+    *,
+    session: Session,
+    start: date,
+    end: date,
+    currency: str | None = None,
+    accounts: Sequence[str] = (),
+    providers: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Cost per service over `[start, end)` in `currency` (without it: the store's only currency), for the chosen
+    accounts and providers (all when empty): service, unblended_cost, amortized_cost."""
+    currency = currency or _only_currency(session)
+    c = _daily_table(per_account=bool(accounts or providers))
     stmt = (
         select(c.service, func.sum(c.unblended_micros), func.sum(c.amortized_micros))
         .where(c.day >= start, c.day < end)
         .group_by(c.service)
     )
+    stmt = _filtered(stmt, c, accounts, (), currency, providers)
     return _frame(session, stmt, ["service", "unblended_micros", "amortized_micros"])
 
 
-def total_cost(*, session: Session, start: date, end: date) -> dict[str, float]:
-    """Total of each metric over `[start, end)`: {"unblended_cost": ..., "amortized_cost": ...}."""
+def total_cost(*, session: Session, start: date, end: date, currency: str | None = None) -> dict[str, float]:
+    """Total of each metric over `[start, end)` in `currency` (without it: the store's only currency):
+    {"unblended_cost": ..., "amortized_cost": ...}."""
+    currency = currency or _only_currency(session)
     c = CostDailyService.__table__.c
-    u, a = (
-        session.connection()
-        .execute(select(func.sum(c.unblended_micros), func.sum(c.amortized_micros)).where(c.day >= start, c.day < end))
-        .one()
-    )
+    stmt = select(func.sum(c.unblended_micros), func.sum(c.amortized_micros)).where(c.day >= start, c.day < end)
+    if currency:
+        stmt = stmt.where(c.currency == currency)
+    u, a = session.connection().execute(stmt).one()
     # int(): PostgreSQL's SUM(bigint) is numeric, which psycopg returns as Decimal
     return {"unblended_cost": micros_to_amount(int(u or 0)), "amortized_cost": micros_to_amount(int(a or 0))}
+
+
+def _daily_table(*, per_account: bool):
+    """The columns of cost_daily (per account and provider) or, smaller, of the per-service rollup."""
+    return SQLModel.metadata.tables["cost_daily" if per_account else "cost_daily_service"].c
+
+
+class MixedCurrencies(ValueError):
+    """A total was asked for without a currency from a store that holds several."""
+
+
+def _only_currency(session: Session) -> str | None:
+    """The store's one currency (None when it holds none); MixedCurrencies when it holds several."""
+    found = currencies(session=session)
+    if len(found) > 1:
+        raise MixedCurrencies(f"the store holds {', '.join(found)}: name the currency (amounts are never added)")
+    return found[0] if found else None
 
 
 def forecast_run_id(*, session: Session) -> int:
@@ -315,6 +361,19 @@ def currencies(*, session: Session) -> list[str]:
     """Currencies the cost data holds, sorted (from the monthly rollup: a few thousand rows at most)."""
     currency = column(CostMonthlyService.currency)
     return [r[0] for r in session.connection().execute(select(currency).distinct().order_by(currency))]
+
+
+def currency_totals(*, session: Session) -> pd.DataFrame:
+    """Each currency's whole cost in the store: currency, unblended_cost, amortized_cost (from the monthly rollup)."""
+    c = SQLModel.metadata.tables["cost_monthly_service"].c
+    stmt = select(c.currency, func.sum(c.unblended_micros), func.sum(c.amortized_micros)).group_by(c.currency)
+    return _frame(session, stmt.order_by(c.currency), ["currency", "unblended_micros", "amortized_micros"])
+
+
+def providers(*, session: Session) -> list[str]:
+    """Providers the cost data holds, sorted (from the monthly per-account table)."""
+    provider = column(CostMonthly.provider)
+    return [r[0] for r in session.connection().execute(select(provider).distinct().order_by(provider))]
 
 
 def freshness(*, session: Session) -> tuple:

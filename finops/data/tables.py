@@ -926,3 +926,17 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+
+
+class ExchangeRate(SQLModel, table=True):
+    """An exchange rate an admin imported: `rate_nanos` / 1e9 units of the reporting currency (USD) per 1 unit of
+    `currency`, in force from `day` until the next rate of that currency."""
+
+    __tablename__ = "exchange_rate"
+
+    currency: str = Field(primary_key=True, max_length=3)
+    day: date = Field(primary_key=True)
+    rate_nanos: int = Field(sa_column=Column(BigInteger, nullable=False))  # the rate to 9 decimals, exactly
+    source: str = Field(default="", max_length=255)  # the file it came from
+    imported_at: datetime = Field(default_factory=utcnow)
+    imported_by: str = Field(default="", max_length=64)

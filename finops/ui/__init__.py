@@ -1,16 +1,20 @@
 """Streamlit-only helpers: cached loaders, widgets, formatting, CSV download."""
 
 from finops.columns import source_name
+from finops.ui.currency import currency_picker, refuse_conversion, store_currency, unit
 from finops.ui.format import money, pct, plain, ratio_pct
+from finops.ui.fx import exchange_rates_section
 from finops.ui.loaders import (
     account_names,
     combined_costs,
     data_sources,
+    exchange_rates_version,
     execution_costs,
     forecast_series,
     forecast_view,
     home_kpis,
     overview,
+    provider_names,
     rate_card,
     schedule_savings,
     service_breakdown,
@@ -33,8 +37,10 @@ __all__ = [
     "account_names",
     "combined_costs",
     "csv_download",
+    "currency_picker",
     "data_sources",
     "date_range_picker",
+    "exchange_rates_section",
     "execution_costs",
     "freshness_badge",
     "home_kpis",
@@ -43,11 +49,13 @@ __all__ = [
     "overview",
     "pct",
     "plain",
+    "provider_names",
     "rate_card",
     "ratio_pct",
     "forecast_series",
     "forecast_view",
     "refresh_button",
+    "refuse_conversion",
     "require_data",
     "run_progress",
     "schedule_savings",
@@ -55,7 +63,10 @@ __all__ = [
     "service_names",
     "sidecar_alive",
     "source_name",
+    "store_currency",
     "store_status",
     "table",
     "today",
+    "unit",
+    "exchange_rates_version",
 ]

@@ -8,8 +8,15 @@ from finops.costs import OTHER
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d"]
 
 
-def _money_axis(metric: str) -> alt.Y:
-    return alt.Y(f"{metric}:Q", title=metric.replace("_", " ").capitalize() + " ($)", axis=alt.Axis(format="$,.0f"))
+def _fmt(currency: str, decimals: int) -> str:
+    """A d3 number format for amounts in `currency` ("USD, converted" too): the dollar sign for USD only (the title
+    names the others)."""
+    return f"{'$' if currency.startswith('USD') else ''},.{decimals}f"
+
+
+def _money_axis(metric: str, currency: str) -> alt.Y:
+    title = f"{metric.replace('_', ' ').capitalize()} ({currency})"
+    return alt.Y(f"{metric}:Q", title=title, axis=alt.Axis(format=_fmt(currency, 0)))
 
 
 def _service_rank(data: pd.DataFrame, metric: str) -> dict[str, int]:
@@ -28,7 +35,7 @@ def _service_colors(data: pd.DataFrame, metric: str) -> alt.Color:
     return alt.Color("service:N", title="Service", scale=alt.Scale(domain=names, range=palette), sort=names)
 
 
-def monthly_stacked(by_service: pd.DataFrame, totals: pd.DataFrame, metric: str) -> alt.Chart:
+def monthly_stacked(by_service: pd.DataFrame, totals: pd.DataFrame, metric: str, currency: str = "USD") -> alt.Chart:
     """Stacked monthly bars per service; the tooltip gives the service, its cost, share and the month's total."""
     data = by_service.merge(totals[["month", metric]].rename(columns={metric: "month_total"}), on="month")
     data["share"] = data[metric] / data["month_total"]
@@ -39,21 +46,21 @@ def monthly_stacked(by_service: pd.DataFrame, totals: pd.DataFrame, metric: str)
         .mark_bar()
         .encode(
             x=alt.X("yearmonth(month):O", title="Month"),
-            y=_money_axis(metric),
+            y=_money_axis(metric, currency),
             color=_service_colors(data, metric),
             order=alt.Order("rank:Q"),
             tooltip=[
                 alt.Tooltip("yearmonth(month):T", title="Month"),
                 alt.Tooltip("service:N", title="Service"),
-                alt.Tooltip(f"{metric}:Q", title="Cost", format="$,.2f"),
+                alt.Tooltip(f"{metric}:Q", title="Cost", format=_fmt(currency, 2)),
                 alt.Tooltip("share:Q", title="Share of month", format=".1%"),
-                alt.Tooltip("month_total:Q", title="Month total", format="$,.2f"),
+                alt.Tooltip("month_total:Q", title="Month total", format=_fmt(currency, 2)),
             ],
         )
     )
 
 
-def daily_stacked(daily: pd.DataFrame, metric: str) -> alt.Chart:
+def daily_stacked(daily: pd.DataFrame, metric: str, currency: str = "USD") -> alt.Chart:
     """Daily spend, stacked by service."""
     data = daily.assign(day=pd.to_datetime(daily["day"]))
     data["rank"] = data["service"].map(_service_rank(data, metric))
@@ -62,30 +69,30 @@ def daily_stacked(daily: pd.DataFrame, metric: str) -> alt.Chart:
         .mark_area()
         .encode(
             x=alt.X("day:T", title="Day"),
-            y=_money_axis(metric),
+            y=_money_axis(metric, currency),
             color=_service_colors(data, metric),
             order=alt.Order("rank:Q"),
             tooltip=[
                 alt.Tooltip("day:T", title="Day"),
                 alt.Tooltip("service:N", title="Service"),
-                alt.Tooltip(f"{metric}:Q", title="Cost", format="$,.2f"),
+                alt.Tooltip(f"{metric}:Q", title="Cost", format=_fmt(currency, 2)),
             ],
         )
     )
 
 
-def service_bars(table: pd.DataFrame, metric: str, top_n: int = 15) -> alt.Chart:
+def service_bars(table: pd.DataFrame, metric: str, top_n: int = 15, currency: str = "USD") -> alt.Chart:
     """Horizontal bars of the period's cost per service (top N)."""
     data = table.head(top_n)
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X(f"{metric}:Q", title="Cost ($)", axis=alt.Axis(format="$,.0f")),
+            x=alt.X(f"{metric}:Q", title=f"Cost ({currency})", axis=alt.Axis(format=_fmt(currency, 0))),
             y=alt.Y("service:N", sort="-x", title=None),
             tooltip=[
                 alt.Tooltip("service:N", title="Service"),
-                alt.Tooltip(f"{metric}:Q", title="Cost", format="$,.2f"),
+                alt.Tooltip(f"{metric}:Q", title="Cost", format=_fmt(currency, 2)),
                 alt.Tooltip("share_pct:Q", title="Share (%)", format=".1f"),
                 alt.Tooltip("change_pct:Q", title="Change (%)", format="+.1f"),
             ],
@@ -93,7 +100,9 @@ def service_bars(table: pd.DataFrame, metric: str, top_n: int = 15) -> alt.Chart
     )
 
 
-def forecast(history: pd.DataFrame, points: pd.DataFrame, aws: pd.DataFrame, level: int) -> alt.LayerChart:
+def forecast(
+    history: pd.DataFrame, points: pd.DataFrame, aws: pd.DataFrame, level: int, currency: str = "USD"
+) -> alt.LayerChart:
     """Actual daily cost, our forecast with its band, and AWS's forecast (dashed) when there is one."""
     band_title = f"{level} % interval"
     lines = [history.assign(kind="Actual")[["ds", "y", "kind"]].rename(columns={"y": "value"})]
@@ -108,13 +117,13 @@ def forecast(history: pd.DataFrame, points: pd.DataFrame, aws: pd.DataFrame, lev
         .mark_line()
         .encode(
             x=alt.X("ds:T", title="Day"),
-            y=alt.Y("value:Q", title="Daily cost ($)", axis=alt.Axis(format="$,.0f")),
+            y=alt.Y("value:Q", title=f"Daily cost ({currency})", axis=alt.Axis(format=_fmt(currency, 0))),
             color=colors,
             strokeDash=alt.condition("datum.kind == 'AWS forecast'", alt.value([6, 4]), alt.value([1, 0])),
             tooltip=[
                 alt.Tooltip("ds:T", title="Day"),
                 alt.Tooltip("kind:N", title="Series"),
-                alt.Tooltip("value:Q", title="Cost", format="$,.2f"),
+                alt.Tooltip("value:Q", title="Cost", format=_fmt(currency, 2)),
             ],
         )
     )
@@ -127,8 +136,8 @@ def forecast(history: pd.DataFrame, points: pd.DataFrame, aws: pd.DataFrame, lev
             y2="yhat_upper:Q",
             tooltip=[
                 alt.Tooltip("ds:T", title="Day"),
-                alt.Tooltip("yhat_lower:Q", title="Lower", format="$,.2f"),
-                alt.Tooltip("yhat_upper:Q", title="Upper", format="$,.2f"),
+                alt.Tooltip("yhat_lower:Q", title="Lower", format=_fmt(currency, 2)),
+                alt.Tooltip("yhat_upper:Q", title="Upper", format=_fmt(currency, 2)),
                 alt.Tooltip("band:N", title="Band"),
             ],
         )
@@ -136,7 +145,7 @@ def forecast(history: pd.DataFrame, points: pd.DataFrame, aws: pd.DataFrame, lev
     return alt.layer(band, line)
 
 
-def anomaly_window(series: pd.DataFrame, start, end) -> alt.LayerChart:
+def anomaly_window(series: pd.DataFrame, start, end, currency: str = "USD") -> alt.LayerChart:
     """A daily series with the anomaly's days shaded."""
     window = pd.DataFrame({"start": [pd.Timestamp(start)], "end": [pd.Timestamp(end) + pd.Timedelta(days=1)]})
     shade = alt.Chart(window).mark_rect(opacity=0.2, color="#e45756").encode(x="start:T", x2="end:T")
@@ -145,8 +154,8 @@ def anomaly_window(series: pd.DataFrame, start, end) -> alt.LayerChart:
         .mark_line(point=True)
         .encode(
             x=alt.X("ds:T", title="Day"),
-            y=alt.Y("y:Q", title="Daily cost ($)", axis=alt.Axis(format="$,.0f")),
-            tooltip=[alt.Tooltip("ds:T", title="Day"), alt.Tooltip("y:Q", title="Cost", format="$,.2f")],
+            y=alt.Y("y:Q", title=f"Daily cost ({currency})", axis=alt.Axis(format=_fmt(currency, 0))),
+            tooltip=[alt.Tooltip("ds:T", title="Day"), alt.Tooltip("y:Q", title="Cost", format=_fmt(currency, 2))],
         )
     )
     return alt.layer(shade, line)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from finops import execution_reports, reports
-from finops.data import db, queries, rates
+from finops.data import db, exchange_rates, queries, rates
 from finops.settings import get_settings
 
 
@@ -39,10 +39,31 @@ def service_names(version: int) -> list[str]:  # noqa: ARG001
         return queries.services(session=s)
 
 
-@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
-def home_kpis(today: date, range_start: date, metric: str, version: int) -> reports.Kpis:  # noqa: ARG001
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def currency_totals(version: int) -> pd.DataFrame:  # noqa: ARG001
+    """Each currency's whole cost in the store: currency, unblended_cost, amortized_cost."""
     with db.session() as s:
-        return reports.home_kpis(session=s, today=today, range_start=range_start, metric=metric)
+        return queries.currency_totals(session=s)
+
+
+@st.cache_data(ttl="1h", max_entries=16, show_spinner=False)
+def provider_names(version: int) -> list[str]:  # noqa: ARG001
+    """Providers the cost data holds, sorted."""
+    with db.session() as s:
+        return queries.providers(session=s)
+
+
+@st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
+def home_kpis(
+    today: date,
+    range_start: date,
+    metric: str,
+    currency: str | None,
+    version: int,  # noqa: ARG001
+    fx_version: str = "",  # noqa: ARG001  (exchange_rates_version: converted views change with the rates)
+) -> reports.Kpis:
+    with db.session() as s:
+        return reports.home_kpis(session=s, today=today, range_start=range_start, metric=metric, currency=currency)
 
 
 @st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
@@ -55,6 +76,9 @@ def overview(
     accounts: tuple[str, ...],
     services: tuple[str, ...],
     version: int,  # noqa: ARG001
+    currency: str | None = None,
+    providers: tuple[str, ...] = (),
+    fx_version: str = "",  # noqa: ARG001
 ) -> reports.Overview:
     with db.session() as s:
         return reports.overview(
@@ -66,13 +90,26 @@ def overview(
             metric=metric,
             accounts=accounts,
             services=services,
+            currency=currency,
+            providers=providers,
         )
 
 
 @st.cache_data(ttl="15m", max_entries=64, show_spinner=False)
-def service_breakdown(start: date, end: date, metric: str, version: int) -> pd.DataFrame:  # noqa: ARG001
+def service_breakdown(
+    start: date,
+    end: date,
+    metric: str,
+    version: int,  # noqa: ARG001
+    currency: str | None = None,
+    accounts: tuple[str, ...] = (),
+    providers: tuple[str, ...] = (),
+    fx_version: str = "",  # noqa: ARG001
+) -> pd.DataFrame:
     with db.session() as s:
-        return reports.service_breakdown(session=s, start=start, end=end, metric=metric)
+        return reports.service_breakdown(
+            session=s, start=start, end=end, metric=metric, currency=currency, accounts=accounts, providers=providers
+        )
 
 
 @st.cache_data(ttl=5, max_entries=1, show_spinner=False)
@@ -148,3 +185,17 @@ def rate_card() -> pd.DataFrame:
     """The rate card; edits change no version, so a short TTL (the page clears it after an edit)."""
     with db.session() as s:
         return rates.rate_card(session=s)
+
+
+@st.cache_data(ttl=5, max_entries=1, show_spinner=False)
+def exchange_rate_table() -> pd.DataFrame:
+    """Every imported exchange rate; an import changes no data version, so a short TTL (the upload clears it)."""
+    with db.session() as s:
+        return exchange_rates.rates(session=s)
+
+
+@st.cache_data(ttl=5, max_entries=1, show_spinner=False)
+def exchange_rates_version() -> str:
+    """When rates last changed ("" without any): the cache key of converted views."""
+    with db.session() as s:
+        return exchange_rates.version(session=s)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from finops.columns import column, source_name
 from finops.export import to_csv_bytes
+from finops.ui.currency import money_format
 from finops.ui.loaders import account_labels, store_status
 
 EMPTY = "—"  # what an empty cell shows
@@ -28,20 +29,21 @@ def with_account_names(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def column_config(frame: pd.DataFrame, titles: Mapping[str, str] | None = None) -> dict:
-    """st.column_config for every column of `frame`, by its kind; `titles` overrides a column's title."""
+def column_config(frame: pd.DataFrame, titles: Mapping[str, str] | None = None, currency: str | None = None) -> dict:
+    """st.column_config for every column of `frame`, by its kind; `titles` overrides a column's title; money is
+    shown in `currency` (USD when not given)."""
     config = {}
     for name in frame.columns:
         spec = column(str(name))
         title = (titles or {}).get(str(name), spec.title)
-        config[name] = _config(spec.kind, title, str(name))
+        config[name] = _config(spec.kind, title, str(name), currency)
     return config
 
 
-def _config(kind: str, title: str, name: str):
+def _config(kind: str, title: str, name: str, currency: str | None = None):
     cc = st.column_config
     if kind in ("money", "estimate"):
-        return cc.NumberColumn(title, format="dollar")
+        return cc.NumberColumn(title, format=money_format(currency))
     if kind == "hourly":
         return cc.NumberColumn(title, format="$%.4f")
     if kind == "change_pct":
@@ -54,6 +56,8 @@ def _config(kind: str, title: str, name: str):
         return cc.NumberColumn(title, format="percent")
     if kind == "int":
         return cc.NumberColumn(title, format="%d" if name.endswith("id") else "localized")
+    if kind == "fx_rate":
+        return cc.NumberColumn(title, format="%.6f")
     if kind == "float":
         return cc.NumberColumn(title, format="%.2f")
     if kind == "date":
@@ -86,18 +90,19 @@ def table(
     titles: Mapping[str, str] | None = None,
     hide: Iterable[str] = (),
     key: str | None = None,
+    currency: str | None = None,
 ) -> None:
     """Show `frame` as a titled, formatted table, and under it (`csv` = (file name, label, key)) its download.
 
     The CSV holds the frame as it is (codes, exact amounts) with the account names; `hide` leaves columns out
-    of the table only."""
+    of the table only; money is shown in `currency` (USD when not given)."""
     data = with_account_names(frame)
     shown = display(data.drop(columns=[c for c in hide if c in data.columns]))
     st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
-        column_config=column_config(shown, titles),
+        column_config=column_config(shown, titles, currency),
         placeholder=EMPTY,
         key=key,
     )

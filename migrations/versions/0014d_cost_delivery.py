@@ -1,7 +1,7 @@
 """Billing-file deliveries per provider and period; the monthly rollup per source and provider
 
 Revision ID: 0014d
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-30 11:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 # issue 14 (Data Sources shows each source, its periods, last delivery and rows): one row per provider and
 # period of every FOCUS / CUR 2.0 import; AUTOINCREMENT on SQLite, as every table whose ids people see
 revision: str = '0014d'
-down_revision: str | None = '0013'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

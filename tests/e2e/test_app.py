@@ -383,7 +383,7 @@ def test_every_pages_tables_have_titled_columns(page: Page, app_url):
         for table in seen[link]:
             assert table and all(h.strip() for h in table), (link, table)
             assert not [h for h in table if RAW_HEADER.match(h.strip())], (link, table)
-    assert seen["Overview"][0] == ["Month", "Total", "Change from the previous month"]
+    assert seen["Overview"][0] == ["Month", "Total (USD)", "Change from the previous month"]
     assert "Account" in seen["Anomalies"][0]  # the account's name beside its id
     nav(page, "Data Sources")
     schedule = "it refreshes costs three times a day, at 05:00, 13:00 and 21:00 UTC"  # the default, in words

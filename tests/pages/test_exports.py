@@ -68,8 +68,9 @@ def test_every_page_csv_has_its_documented_header_and_iso_dates(seeded_store, do
     for page in SEEDED_PAGES:
         open_page(page)
     check_headers(
-        downloads, expect=11
-    )  # overview 4 (combined costs too), breakdown 1, groups 2 (list, members), audit 1, sources 3
+        downloads, expect=12
+    )  # overview 4 (combined costs too), breakdown 1, groups 2 (list, members), audit 1, data sources 4 (sources,
+    # runs, requests, exchange rates)
     for row in rows(downloads["monthly_totals.csv"]) + rows(downloads["daily_by_service.csv"]):
         assert ISO_DAY.match(row.get("month") or row["day"])
     assert [r["source"] for r in rows(downloads["sources.csv"])] == ["demo"]  # codes stay codes in files

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from finops import costs
 from finops.api import schemas, views
-from finops.api.deps import METRICS, Admin, Format, Metric, Months, SessionDep
+from finops.api.deps import METRICS, Admin, Currency, Format, Metric, Months, SessionDep
 from finops.api.errors import ERRORS, ApiError
 from finops.api.responses import Context, answer
 from finops.settings import get_settings
@@ -38,43 +38,46 @@ def in_range(day: date | None, field: str) -> None:
 @router.get("/monthly-costs", response_model=schemas.Costs, responses=LIST)
 def monthly_costs(
     request: Request, s: SessionDep, _: Admin, months: Months = 12, metric: Metric = "unblended",
-    by: Annotated[Literal["total", "service", "account"], Query()] = "total", fmt: Format = "json",
+    by: Annotated[Literal["total", "service", "account"], Query()] = "total", currency: Currency = None,
+    fmt: Format = "json",
 ) -> Response:  # fmt: skip
     """Cost per month over the last `months` whole months (the current one to date), in total or per service or
-    account: the figures of `finops costs --by month` and of Overview."""
+    account, in one currency: the figures of `finops costs --by month` and of Overview."""
     ctx = Context(request, s)
-    column = METRICS[metric]
+    column, chosen = METRICS[metric], ctx.currency(currency)
 
     def build():
-        table = views.monthly_costs(s, ctx.today, months, column, by)
+        table = views.monthly_costs(s, ctx.today, months, column, by, chosen)
         return {"metric": column, "data": table}, table
 
-    return answer(ctx, build, key=("monthly", months, metric, by), fmt=fmt)
+    return answer(ctx, build, key=("monthly", months, metric, by, chosen), fmt=fmt)
 
 
 @router.get("/daily-costs", response_model=schemas.Costs, responses=LIST)
 def daily_costs(
     request: Request, s: SessionDep, _: Admin, days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 30,
-    metric: Metric = "unblended", fmt: Format = "json",
+    metric: Metric = "unblended", currency: Currency = None, fmt: Format = "json",
 ) -> Response:  # fmt: skip
-    """Total cost per day over the `days` days ending on the last day with data (Overview's daily spend)."""
+    """Total cost per day in one currency over the `days` days ending on the last day with data (Overview's daily
+    spend)."""
     ctx = Context(request, s)
-    column = METRICS[metric]
+    column, chosen = METRICS[metric], ctx.currency(currency)
 
     def build():
-        table = views.daily_costs(s, ctx.status.last_day, days, column)
+        table = views.daily_costs(s, ctx.status.last_day, days, column, chosen)
         return {"metric": column, "data": table}, table
 
-    return answer(ctx, build, key=("daily", days, metric), fmt=fmt)
+    return answer(ctx, build, key=("daily", days, metric, chosen), fmt=fmt)
 
 
 @router.get("/service-breakdown", response_model=schemas.ServiceBreakdown, responses=LIST)
 def service_breakdown(
     request: Request, s: SessionDep, _: Admin, start_date: Annotated[Day, Query(alias="startDate")] = None,
-    end_date: Annotated[Day, Query(alias="endDate")] = None, metric: Metric = "unblended", fmt: Format = "json",
+    end_date: Annotated[Day, Query(alias="endDate")] = None, metric: Metric = "unblended", currency: Currency = None,
+    fmt: Format = "json",
 ) -> Response:  # fmt: skip
-    """Cost per service from startDate to endDate (both included; default: the 30 days before today) beside the
-    previous period, as the Service Breakdown page shows it."""
+    """Cost per service in one currency from startDate to endDate (both included; default: the 30 days before
+    today) beside the previous period, as the Service Breakdown page shows it."""
     ctx = Context(request, s)
     in_range(start_date, "startDate")
     in_range(end_date, "endDate")
@@ -83,17 +86,17 @@ def service_breakdown(
         raise ApiError(422, f"endDate: {end - timedelta(days=1)} is before startDate {start}", "endDate")
     if (end - start).days > MAX_DAYS:
         raise ApiError(422, f"endDate: the period may span at most {MAX_DAYS} days", "endDate")
-    column = METRICS[metric]
+    column, chosen = METRICS[metric], ctx.currency(currency)
 
     def build():
-        table = views.service_breakdown(s, start, end, column)
+        table = views.service_breakdown(s, start, end, column, chosen)
         p_start, p_end = costs.previous_period(start, end)
         last, p_last = end - timedelta(days=1), p_end - timedelta(days=1)
         return {"metric": column, "start_date": start.isoformat(), "end_date": last.isoformat(),
                 "previous_start_date": p_start.isoformat(), "previous_end_date": p_last.isoformat(),
                 "data": table}, table  # fmt: skip
 
-    return answer(ctx, build, key=("services", start, end, metric), fmt=fmt)
+    return answer(ctx, build, key=("services", start, end, metric, chosen), fmt=fmt)
 
 
 @router.get("/cost-forecast", response_model=schemas.Forecast, responses=LIST)
@@ -102,8 +105,9 @@ def cost_forecast(
     months_ahead: Annotated[int, Query(alias="monthsAhead", ge=1, le=120)] = 3, fmt: Format = "json",
 ) -> Response:  # fmt: skip
     """Forecast total per calendar month from next month on (as far as the forecast horizon reaches), from the
-    newest forecast run, at FINOPS_FORECAST_INTERVAL %."""
+    newest forecast run, at FINOPS_FORECAST_INTERVAL %, in the store's default currency (meta.currency)."""
     ctx = Context(request, s)
+    ctx.currency(None)
 
     def build():
         table, run_id, level = views.cost_forecast(s, ctx.today, months_ahead)
@@ -135,8 +139,9 @@ def cost_anomalies(
     status: Annotated[AnomalyStatus | None, Query()] = None, fmt: Format = "json",
 ) -> Response:  # fmt: skip
     """Anomalies from `since` on (default: 180 days before the last day with data), ours and AWS's, newest first;
-    `status` is open (no feedback yet) or a feedback value."""
+    `status` is open (no feedback yet) or a feedback value. Amounts are in the store's default currency."""
     ctx = Context(request, s)
+    ctx.currency(None)
     in_range(since, "since")
 
     def build():
@@ -163,17 +168,18 @@ def combined_costs(
 
 
 @router.get("/all", response_model=schemas.Everything, responses={k: v for k, v in LIST.items() if k != 200})
-def everything(request: Request, s: SessionDep, _: Admin, months: Months = 12) -> Response:
-    """Everything the dashboard shows in one call, each part with its endpoint's defaults (unblended cost)."""
+def everything(request: Request, s: SessionDep, _: Admin, months: Months = 12, currency: Currency = None) -> Response:
+    """Everything the dashboard shows in one call, each part with its endpoint's defaults (unblended cost), the
+    costs in one currency (forecast and anomalies: the store's default)."""
     ctx = Context(request, s)
-    metric = METRICS["unblended"]
+    metric, chosen = METRICS["unblended"], ctx.currency(currency)
 
     def build():
         start, end = views.breakdown_window(ctx.today, None, None)
         return {
-            "monthly_costs": views.monthly_costs(s, ctx.today, months, metric, "total"),
-            "daily_costs": views.daily_costs(s, ctx.status.last_day, 30, metric),
-            "service_breakdown": views.service_breakdown(s, start, end, metric),
+            "monthly_costs": views.monthly_costs(s, ctx.today, months, metric, "total", chosen),
+            "daily_costs": views.daily_costs(s, ctx.status.last_day, 30, metric, chosen),
+            "service_breakdown": views.service_breakdown(s, start, end, metric, chosen),
             "cost_forecast": views.cost_forecast(s, ctx.today, 3)[0],
             "savings_recommendations": views.savings(s, "open"),
             "cost_anomalies": views.cost_anomalies(s, ctx.status.last_day, None, None),
