@@ -10,7 +10,7 @@ resource an EC2-like ARN in one of 40 accounts, 60 services and 8 regions, 3-4 r
 lines), log-normal costs with 6 decimals, amortized 0-30 % below billed, one of `--tag-sets` tag sets. The import
 runs as the CLI does (`python -m finops import focus FILE`, a child process, so its peak RSS is its own) into a
 new SQLite store. Then a group of 200 of those resources is made and these pages are rendered cold (AppTest, a
-new session, caches cleared): Home, Overview, Resource Groups, Budgets. Prints figures; asserts nothing.
+new session, caches cleared): Home, Overview, Resource Groups, Budgets, Data Sources. Prints figures; asserts nothing.
 """
 
 import argparse
@@ -40,6 +40,7 @@ PAGES = {
     "Overview": "pages/overview.py",
     "Resource Groups": "pages/resource_groups.py",
     "Budgets": "pages/budgets.py",
+    "Data Sources": "pages/data_sources.py",
 }
 ROW_GROUP = 1_000_000
 
