@@ -80,7 +80,9 @@ def test_admin_logs_in_opens_every_page_and_downloads_a_csv(page: Page, app_url,
     path = tmp_path / info.value.suggested_filename
     info.value.save_as(path)
     csv = pd.read_csv(path)
-    assert list(csv.columns) == ["service", "unblended_cost", "previous_unblended_cost", "change_pct", "share_pct"]
+    assert list(csv.columns) == ["service", "unblended_cost", "previous_unblended_cost", "change_pct", "share_pct",
+                                 "currency"]  # fmt: skip
+    assert set(csv["currency"]) == {"USD"}
     today = datetime.now(UTC).date()
     expected = seeded_sum(today - timedelta(days=30), today)
     assert csv["unblended_cost"].sum() == pytest.approx(expected, abs=0.01)
