@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import col
 
 from finops.data import db
-from finops.data.load import bulk_insert
+from finops.data.bulk import bulk_insert
 from finops.data.tables import CostResourceDaily
 
 COLUMNS = [
